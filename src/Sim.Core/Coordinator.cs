@@ -1,0 +1,50 @@
+using Akka.Actor;
+
+namespace Sim.Core;
+
+/// <summary>
+/// The coordinator's actors in one actor system: lock manager, start barrier and result collector, plus
+/// the scenario's own primitives (the ticket store). The launcher hosts it; a test can host it in-process.
+/// </summary>
+public sealed class Coordinator
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private readonly ActorSystem _system;
+
+    private Coordinator(ActorSystem system)
+    {
+        _system = system;
+        LockManager = system.ActorOf(Core.LockManager.Props(), Core.LockManager.Name);
+        Barrier = system.ActorOf(StartBarrier.Props(), StartBarrier.Name);
+        Results = system.ActorOf(ResultCollector.Props(), ResultCollector.Name);
+    }
+
+    public static Coordinator Start(ActorSystem system) => new(system);
+
+    public IActorRef LockManager { get; }
+    public IActorRef Barrier { get; }
+    public IActorRef Results { get; }
+    public IActorRef? TicketStore { get; private set; }
+
+    /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>
+    public Address Address => ((ExtendedActorSystem)_system).Provider.DefaultAddress;
+
+    public IActorRef StartTicketStore(string path) =>
+        TicketStore = _system.ActorOf(Core.TicketStore.Props(path), Core.TicketStore.Name);
+
+    /// <summary>Tell every primitive that a participant's process ended, so what it held passes on now.</summary>
+    public void ReportExited(string name, int? exitCode) =>
+        _system.EventStream.Publish(new ParticipantExited(name, exitCode));
+
+    public Task<AllReady> AwaitReadyAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Barrier.Ask<AllReady>(new AwaitReady(count), timeout, cancellationToken);
+
+    public Task<BarrierReleased> ReleaseBarrierAsync() =>
+        Barrier.Ask<BarrierReleased>(ReleaseBarrier.Instance, AskTimeout);
+
+    public async Task<IReadOnlyList<ParticipantResult>> AwaitResultsAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (await Results.Ask<Results>(new AwaitResults(count), timeout, cancellationToken).ConfigureAwait(false)).All;
+
+    public async Task<IReadOnlyList<ParticipantResult>> ResultsAsync() =>
+        (await Results.Ask<Results>(GetResults.Instance, AskTimeout).ConfigureAwait(false)).All;
+}

@@ -1,0 +1,272 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Sim.Core;
+
+// ---- Protocol -------------------------------------------------------------------------------
+
+/// <summary>
+/// Ask for one permit of the named lock. <paramref name="MaxHolders"/> is 1 for a lock and N for a
+/// semaphore: one mechanism, as CPython's SemLock. A zero timeout is a non-blocking try.
+/// </summary>
+public sealed record Acquire(
+    string Lock, long RequestId, string OwnerName, IActorRef Owner, TimeSpan Timeout, int MaxHolders = 1) : ISimMessage;
+
+/// <summary>The permit is yours. <paramref name="Token"/> is the fencing token: strictly increasing per lock name.</summary>
+public sealed record Granted(string Lock, long RequestId, long Token) : ISimMessage;
+
+public sealed record AcquireTimedOut(string Lock, long RequestId) : ISimMessage;
+
+/// <summary>The request is malformed or conflicts with the lock's kind (e.g. another MaxHolders).</summary>
+public sealed record AcquireRefused(string Lock, long RequestId, string Reason) : ISimMessage;
+
+/// <summary>Withdraw a request whose caller gave up: drops it if waiting, releases it if already granted.</summary>
+public sealed record CancelAcquire(string Lock, long RequestId, string OwnerName) : ISimMessage;
+
+public sealed record Release(string Lock, long Token) : ISimMessage;
+
+public sealed record Released(string Lock, long Token) : ISimMessage;
+
+/// <summary>Releasing what you do not hold is an error, never a silent success (Python raises too).</summary>
+public sealed record ReleaseRefused(string Lock, long Token, string Reason) : ISimMessage;
+
+/// <summary>
+/// A participant's process has ended (reported by whoever saw it: the launcher, an agent, a test).
+/// Its locks pass on at once instead of after remote failure detection.
+/// </summary>
+public sealed record ParticipantExited(string Name, int? ExitCode) : ISimMessage;
+
+public sealed record GetLockState(string Lock) : ISimMessage;
+
+public sealed record LockHolderInfo(string OwnerName, long Token) : ISimMessage;
+
+public sealed record LockState(
+    string Lock, int MaxHolders, long LastToken, IReadOnlyList<LockHolderInfo> Holders, IReadOnlyList<string> Waiters) : ISimMessage;
+
+// ---- Actor ----------------------------------------------------------------------------------
+
+/// <summary>
+/// Named locks and semaphores for the whole simulation: FIFO waiters, acquire with timeout, fencing
+/// tokens, and release of whatever a dead participant held (DeathWatch, or a <see cref="ParticipantExited"/>
+/// report, whichever comes first).
+/// </summary>
+public sealed class LockManager : ReceiveActor
+{
+    public const string Name = "lock-manager";
+
+    /// <summary>Longest wait a request may ask for; the scheduler needs a bound and nobody waits a day.</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
+
+    // Local to this actor (a scheduled reminder to itself), so it never needs a wire format.
+    private sealed record Deadline(string Lock, string OwnerName, long RequestId) : INoSerializationVerificationNeeded;
+
+    private sealed class Holder(long token, long requestId, string ownerName, IActorRef owner)
+    {
+        public long Token { get; } = token;
+        public long RequestId { get; } = requestId;
+        public string OwnerName { get; } = ownerName;
+        public IActorRef Owner { get; } = owner;
+    }
+
+    private sealed class Waiter(Acquire request, IActorRef replyTo, ICancelable? timer)
+    {
+        public Acquire Request { get; } = request;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public ICancelable? Timer { get; } = timer;
+    }
+
+    private sealed class NamedLock(int maxHolders)
+    {
+        public int MaxHolders { get; } = maxHolders;
+        public long LastToken { get; set; }
+        public Dictionary<long, Holder> Holders { get; } = new();
+        public LinkedList<Waiter> Waiters { get; } = new();
+    }
+
+    private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
+    // How many grants or waits each owner actor has, so it is watched exactly while it matters.
+    private readonly Dictionary<IActorRef, int> _watched = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public static Props Props() => Akka.Actor.Props.Create(() => new LockManager());
+
+    public LockManager()
+    {
+        Receive<Acquire>(OnAcquire);
+        Receive<Release>(OnRelease);
+        Receive<CancelAcquire>(OnCancel);
+        Receive<Deadline>(OnDeadline);
+        Receive<ParticipantExited>(m => ReleaseAllOf(h => h.OwnerName == m.Name, w => w.Request.OwnerName == m.Name,
+            $"participant {m.Name} exited"));
+        Receive<Terminated>(m =>
+        {
+            ReleaseAllOf(h => h.Owner.Equals(m.ActorRef), w => w.Request.Owner.Equals(m.ActorRef),
+                $"owner {m.ActorRef.Path} terminated");
+            _watched.Remove(m.ActorRef);
+        });
+        Receive<GetLockState>(m => Sender.Tell(StateOf(m.Lock)));
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(ParticipantExited));
+
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        foreach (var waiter in _locks.Values.SelectMany(l => l.Waiters))
+            waiter.Timer?.Cancel();
+    }
+
+    private void OnAcquire(Acquire m)
+    {
+        if (m.MaxHolders < 1)
+        {
+            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId, $"max holders must be at least 1, got {m.MaxHolders}"));
+            return;
+        }
+        if (m.Timeout < TimeSpan.Zero || m.Timeout > MaxTimeout)
+        {
+            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId, $"timeout must be between 0 and {MaxTimeout}, got {m.Timeout}"));
+            return;
+        }
+        if (!_locks.TryGetValue(m.Lock, out var named))
+            _locks[m.Lock] = named = new NamedLock(m.MaxHolders);
+        else if (named.MaxHolders != m.MaxHolders)
+        {
+            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId,
+                $"'{m.Lock}' allows {named.MaxHolders} holder(s); this request expects {m.MaxHolders}"));
+            return;
+        }
+
+        if (named.Holders.Count < named.MaxHolders && named.Waiters.Count == 0)
+        {
+            Grant(m.Lock, named, m, Sender);
+            return;
+        }
+        if (m.Timeout == TimeSpan.Zero)
+        {
+            Sender.Tell(new AcquireTimedOut(m.Lock, m.RequestId));
+            return;
+        }
+        var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(
+            m.Timeout, Self, new Deadline(m.Lock, m.OwnerName, m.RequestId), Self);
+        named.Waiters.AddLast(new Waiter(m, Sender, timer));
+        Watch(m.Owner);
+    }
+
+    private void Grant(string lockName, NamedLock named, Acquire request, IActorRef replyTo)
+    {
+        var token = ++named.LastToken;
+        named.Holders[token] = new Holder(token, request.RequestId, request.OwnerName, request.Owner);
+        Watch(request.Owner);
+        replyTo.Tell(new Granted(lockName, request.RequestId, token));
+    }
+
+    private void OnRelease(Release m)
+    {
+        if (!_locks.TryGetValue(m.Lock, out var named) || !named.Holders.TryGetValue(m.Token, out var holder))
+        {
+            Sender.Tell(new ReleaseRefused(m.Lock, m.Token, $"token {m.Token} does not hold '{m.Lock}'"));
+            return;
+        }
+        RemoveHolder(m.Lock, named, holder);
+        Sender.Tell(new Released(m.Lock, m.Token));
+    }
+
+    private void OnCancel(CancelAcquire m)
+    {
+        if (!_locks.TryGetValue(m.Lock, out var named))
+            return;
+        var waiter = FindWaiter(named, m.OwnerName, m.RequestId);
+        if (waiter is not null)
+        {
+            RemoveWaiter(named, waiter);
+            return;
+        }
+        var holder = named.Holders.Values.FirstOrDefault(h => h.OwnerName == m.OwnerName && h.RequestId == m.RequestId);
+        if (holder is not null)
+        {
+            // The grant crossed the caller's timeout in flight: the caller never saw it, so give it back.
+            RemoveHolder(m.Lock, named, holder);
+        }
+    }
+
+    private void OnDeadline(Deadline m)
+    {
+        if (!_locks.TryGetValue(m.Lock, out var named))
+            return;
+        var waiter = FindWaiter(named, m.OwnerName, m.RequestId);
+        if (waiter is null)
+            return;
+        RemoveWaiter(named, waiter);
+        waiter.ReplyTo.Tell(new AcquireTimedOut(m.Lock, m.RequestId));
+    }
+
+    private void ReleaseAllOf(Func<Holder, bool> heldBy, Func<Waiter, bool> waitingBy, string why)
+    {
+        foreach (var (lockName, named) in _locks)
+        {
+            foreach (var waiter in named.Waiters.Where(waitingBy).ToList())
+                RemoveWaiter(named, waiter);
+            foreach (var holder in named.Holders.Values.Where(heldBy).ToList())
+            {
+                _log.Info("Releasing '{0}' token {1} of {2}: {3}", lockName, holder.Token, holder.OwnerName, why);
+                RemoveHolder(lockName, named, holder);
+            }
+        }
+    }
+
+    private void RemoveHolder(string lockName, NamedLock named, Holder holder)
+    {
+        named.Holders.Remove(holder.Token);
+        Unwatch(holder.Owner);
+        // FIFO: the longest waiter goes next.
+        while (named.Holders.Count < named.MaxHolders && named.Waiters.First is { } first)
+        {
+            named.Waiters.RemoveFirst();
+            first.Value.Timer?.Cancel();
+            Unwatch(first.Value.Request.Owner);
+            Grant(lockName, named, first.Value.Request, first.Value.ReplyTo);
+        }
+    }
+
+    private void RemoveWaiter(NamedLock named, Waiter waiter)
+    {
+        named.Waiters.Remove(waiter);
+        waiter.Timer?.Cancel();
+        Unwatch(waiter.Request.Owner);
+    }
+
+    private static Waiter? FindWaiter(NamedLock named, string ownerName, long requestId) =>
+        named.Waiters.FirstOrDefault(w => w.Request.OwnerName == ownerName && w.Request.RequestId == requestId);
+
+    private void Watch(IActorRef owner)
+    {
+        if (_watched.TryGetValue(owner, out var count))
+            _watched[owner] = count + 1;
+        else
+        {
+            _watched[owner] = 1;
+            Context.Watch(owner);
+        }
+    }
+
+    private void Unwatch(IActorRef owner)
+    {
+        if (!_watched.TryGetValue(owner, out var count))
+            return;
+        if (count > 1)
+            _watched[owner] = count - 1;
+        else
+        {
+            _watched.Remove(owner);
+            Context.Unwatch(owner);
+        }
+    }
+
+    private LockState StateOf(string lockName) =>
+        _locks.TryGetValue(lockName, out var named)
+            ? new LockState(lockName, named.MaxHolders, named.LastToken,
+                named.Holders.Values.OrderBy(h => h.Token).Select(h => new LockHolderInfo(h.OwnerName, h.Token)).ToList(),
+                named.Waiters.Select(w => w.Request.OwnerName).ToList())
+            : new LockState(lockName, 0, 0, [], []);
+}

@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+
+namespace Sim.Core;
+
+/// <summary>Who a participant is, and the parameters its role reads (from the scenario or the command line).</summary>
+public sealed record ParticipantInfo(string Name, string Role, int Pid, IReadOnlyDictionary<string, string> Parameters)
+{
+    public string Text(string key, string fallback) => Parameters.TryGetValue(key, out var v) ? v : fallback;
+
+    public int Int(string key, int fallback) =>
+        Parameters.TryGetValue(key, out var v)
+            ? int.TryParse(v, out var parsed) ? parsed : throw new FormatException($"parameter {key}={v} is not an integer")
+            : fallback;
+
+    public bool Bool(string key, bool fallback) =>
+        Parameters.TryGetValue(key, out var v)
+            ? bool.TryParse(v, out var parsed) ? parsed : throw new FormatException($"parameter {key}={v} is not true or false")
+            : fallback;
+}
+
+/// <summary>
+/// A participant's link to the coordinator: the client API its role uses. The same role code runs in its
+/// own OS process (Sim.Node) or in-process in a test; it cannot tell the difference.
+/// </summary>
+public sealed class Participant : IAsyncDisposable
+{
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ActorSystem _system;
+    private readonly Address _coordinator;
+    private readonly ConcurrentDictionary<string, Task<IActorRef>> _resolved = new(StringComparer.Ordinal);
+
+    private Participant(ActorSystem system, Address coordinator, ParticipantInfo info, IActorRef session,
+        IActorRef lockManager, IActorRef barrier, IActorRef results)
+    {
+        _system = system;
+        _coordinator = coordinator;
+        Info = info;
+        Session = session;
+        LockManager = lockManager;
+        Barrier = barrier;
+        Results = results;
+    }
+
+    public ParticipantInfo Info { get; }
+    public string Name => Info.Name;
+    public ActorSystem System => _system;
+
+    /// <summary>Lives as long as this participant: the lock manager watches it to free what a dead participant held.</summary>
+    public IActorRef Session { get; }
+
+    public IActorRef LockManager { get; }
+    public IActorRef Barrier { get; }
+    public IActorRef Results { get; }
+
+    /// <summary>
+    /// Finds the coordinator's actors, retrying until <paramref name="timeout"/> (the coordinator may still be
+    /// starting); throws <see cref="TimeoutException"/> naming the address if it cannot be reached.
+    /// </summary>
+    public static async Task<Participant> ConnectAsync(ActorSystem system, Address coordinator, ParticipantInfo info,
+        TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var lockManager = await ResolveAsync(system, coordinator, Core.LockManager.Name, deadline, cancellationToken).ConfigureAwait(false);
+        var barrier = await ResolveAsync(system, coordinator, StartBarrier.Name, deadline, cancellationToken).ConfigureAwait(false);
+        var results = await ResolveAsync(system, coordinator, ResultCollector.Name, deadline, cancellationToken).ConfigureAwait(false);
+        var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession()),
+            $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
+        return new Participant(system, coordinator, info, session, lockManager, barrier, results);
+    }
+
+    public SimLock Lock(string name) => new(LockManager, name, Name, Session);
+
+    public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, Name, Session);
+
+    public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null)
+    {
+        var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout).ConfigureAwait(false);
+        return new TicketStoreClient(store, Name);
+    }
+
+    /// <summary>Waits at the start barrier; returns when the coordinator lets everyone go.</summary>
+    public Task<Go> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Barrier.Ask<Go>(new Ready(Name, Info.Pid), timeout, cancellationToken);
+
+    public Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null) =>
+        Results.Ask<ResultRecorded>(new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout);
+
+    public ValueTask DisposeAsync()
+    {
+        _system.Stop(Session);
+        return ValueTask.CompletedTask;
+    }
+
+    public override string ToString() => $"Participant(name={Name}, role={Info.Role}, pid={Info.Pid}, coordinator={_coordinator})";
+
+    private Task<IActorRef> ResolveNamedAsync(string actorName, TimeSpan timeout) =>
+        _resolved.GetOrAdd(actorName, n => ResolveAsync(_system, _coordinator, n, DateTime.UtcNow + timeout, CancellationToken.None));
+
+    private static async Task<IActorRef> ResolveAsync(ActorSystem system, Address coordinator, string actorName,
+        DateTime deadline, CancellationToken cancellationToken)
+    {
+        var path = new RootActorPath(coordinator) / "user" / actorName;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"coordinator actor {path} not reachable");
+            try
+            {
+                var attempt = left < TimeSpan.FromSeconds(2) ? left : TimeSpan.FromSeconds(2);
+                return await system.ActorSelection(path).ResolveOne(attempt, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ActorNotFoundException)
+            {
+                // Not there yet, or the connection is still being set up: try again until the deadline.
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>An actor that does nothing but exist while the participant does.</summary>
+    private sealed class ParticipantSession : ReceiveActor;
+}

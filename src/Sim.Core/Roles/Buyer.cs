@@ -1,0 +1,60 @@
+namespace Sim.Core.Roles;
+
+/// <summary>
+/// The lesson's ticket buyer: search (read the file, no lock), wait for the start signal, then buy: read,
+/// wait <c>delay-ms</c>, write count - 1 if positive; under the lock unless <c>lock=false</c>.
+/// </summary>
+public sealed class Buyer : IRole
+{
+    public const string LockName = "tickets";
+
+    public string Name => "buyer";
+
+    public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
+    {
+        var info = participant.Info;
+        var delay = TimeSpan.FromMilliseconds(info.Int("delay-ms", 10));
+        var useLock = info.Bool("lock", true);
+        var lockTimeout = TimeSpan.FromMilliseconds(info.Int("lock-timeout-ms", 120_000));
+        var readyTimeout = TimeSpan.FromMilliseconds(info.Int("ready-timeout-ms", 120_000));
+
+        var tickets = await participant.TicketsAsync().ConfigureAwait(false);
+        var searched = await tickets.SearchAsync().ConfigureAwait(false);
+        await participant.ReadyAsync(readyTimeout, cancellationToken).ConfigureAwait(false);
+
+        Purchase purchase;
+        long token = 0;
+        if (useLock)
+        {
+            await using var held = await participant.Lock(LockName).AcquireAsync(lockTimeout, cancellationToken).ConfigureAwait(false);
+            token = held.Token;
+            purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+        }
+        else
+            purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+
+        await participant.ReportAsync(new Dictionary<string, long>
+        {
+            ["searched"] = searched.Count,
+            ["seen"] = purchase.Seen,
+            ["bought"] = purchase.Bought ? 1 : 0,
+            ["rejected"] = purchase.Rejected ? 1 : 0,
+            ["token"] = token,
+        }).ConfigureAwait(false);
+        return 0;
+    }
+
+    private sealed record Purchase(int Seen, bool Bought, bool Rejected);
+
+    private static async Task<Purchase> BuyAsync(TicketStoreClient tickets, TimeSpan delay, long token, CancellationToken cancellationToken)
+    {
+        var seen = (await tickets.SearchAsync().ConfigureAwait(false)).Count;
+        // The gap between reading and writing is where the lesson's race lives.
+        if (delay > TimeSpan.Zero)
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        if (seen <= 0)
+            return new Purchase(seen, false, false);
+        var accepted = await tickets.WriteAsync(seen - 1, token).ConfigureAwait(false);
+        return new Purchase(seen, accepted, !accepted);
+    }
+}

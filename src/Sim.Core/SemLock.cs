@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+
+namespace Sim.Core;
+
+/// <summary>
+/// Client of one named lock or semaphore held by the <see cref="LockManager"/>. As CPython builds Lock
+/// and Semaphore on one SemLock, <see cref="SimLock"/> and <see cref="SimSemaphore"/> only fix the permit count.
+/// </summary>
+public abstract class SemLock
+{
+    /// <summary>Extra time the reply may take over the wire beyond the requested wait.</summary>
+    private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(5);
+    private static long _nextRequestId;
+
+    private readonly IActorRef _manager;
+    private readonly IActorRef _owner;
+    private readonly ConcurrentDictionary<long, byte> _held = new();
+
+    protected SemLock(IActorRef manager, string name, int maxHolders, string ownerName, IActorRef owner)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException("a lock needs a name", nameof(name));
+        _manager = manager;
+        Name = name;
+        MaxHolders = maxHolders;
+        OwnerName = ownerName;
+        _owner = owner;
+    }
+
+    public string Name { get; }
+    public int MaxHolders { get; }
+    public string OwnerName { get; }
+    protected abstract string Kind { get; }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a permit; throws <see cref="TimeoutException"/> if none came.</summary>
+    public async Task<LockHandle> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        await TryAcquireAsync(timeout, cancellationToken).ConfigureAwait(false)
+        ?? throw new TimeoutException($"{Kind.ToLowerInvariant()} '{Name}' not acquired within {timeout.TotalMilliseconds:0} ms");
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a permit; null if none came (Python's <c>acquire(timeout=...)</c> returning False).</summary>
+    public async Task<LockHandle?> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        var request = new Acquire(Name, requestId, OwnerName, _owner, timeout, MaxHolders);
+        object reply;
+        try
+        {
+            reply = await _manager.Ask<object>(request, timeout + ReplyGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or OperationCanceledException)
+        {
+            // The manager may still grant after we stopped listening: withdraw so no permit is stranded.
+            _manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
+            if (e is AskTimeoutException)
+                throw new TimeoutException($"lock manager did not answer for '{Name}' within {(timeout + ReplyGrace).TotalSeconds:0.#} s", e);
+            throw;
+        }
+        switch (reply)
+        {
+            case Granted g:
+                _held[g.Token] = 0;
+                return new LockHandle(this, g.Token);
+            case AcquireTimedOut:
+                return null;
+            case AcquireRefused r:
+                throw new InvalidOperationException(r.Reason);
+            default:
+                throw new InvalidOperationException($"unexpected reply to acquire '{Name}': {reply}");
+        }
+    }
+
+    /// <summary>Gives back the permit of <paramref name="token"/>; throws if that token does not hold it.</summary>
+    public async Task ReleaseAsync(long token, TimeSpan? timeout = null)
+    {
+        var reply = await _manager.Ask<object>(new Release(Name, token), timeout ?? ReplyGrace).ConfigureAwait(false);
+        _held.TryRemove(token, out _);
+        if (reply is ReleaseRefused refused)
+            throw new InvalidOperationException(refused.Reason);
+    }
+
+    public Task<LockState> StateAsync(TimeSpan? timeout = null) =>
+        _manager.Ask<LockState>(new GetLockState(Name), timeout ?? ReplyGrace);
+
+    public override string ToString()
+    {
+        var tokens = _held.Keys.OrderBy(t => t).ToList();
+        var state = tokens.Count == 0 ? "held=no" : $"token={string.Join(",", tokens)}";
+        var permits = MaxHolders == 1 ? "" : $", permits={MaxHolders}";
+        return $"{Kind}(name={Name}, owner={OwnerName}{permits}, {state})";
+    }
+}
+
+/// <summary>A mutex: one holder at a time (the lesson's "lock the toilet door").</summary>
+public sealed class SimLock(IActorRef manager, string name, string ownerName, IActorRef owner)
+    : SemLock(manager, name, 1, ownerName, owner)
+{
+    protected override string Kind => "Lock";
+}
+
+/// <summary>A counting semaphore: up to <c>permits</c> holders at a time; every release must name a held token.</summary>
+public sealed class SimSemaphore(IActorRef manager, string name, int permits, string ownerName, IActorRef owner)
+    : SemLock(manager, name, permits, ownerName, owner)
+{
+    protected override string Kind => "Semaphore";
+}
+
+/// <summary>One granted permit. Dispose it (<c>await using</c>) to release.</summary>
+public sealed class LockHandle : IAsyncDisposable
+{
+    private readonly SemLock _lock;
+    private int _released;
+
+    internal LockHandle(SemLock semLock, long token)
+    {
+        _lock = semLock;
+        Token = token;
+    }
+
+    /// <summary>Fencing token of this grant: pass it to every store you write under the lock.</summary>
+    public long Token { get; }
+    public bool IsReleased => Volatile.Read(ref _released) == 1;
+
+    public async Task ReleaseAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 1)
+            throw new InvalidOperationException($"{this} was already released");
+        await _lock.ReleaseAsync(Token).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+            await _lock.ReleaseAsync(Token).ConfigureAwait(false);
+    }
+
+    public override string ToString() =>
+        $"Lock(name={_lock.Name}, owner={_lock.OwnerName}, token={Token}{(IsReleased ? ", released" : "")})";
+}

@@ -1,0 +1,32 @@
+using System.Reflection;
+using Akka.Configuration;
+
+namespace Sim.Core;
+
+/// <summary>The shared node configuration (hocon/akka.hocon, embedded) plus per-process overrides.</summary>
+public static class SimConfig
+{
+    /// <summary>Every Sim node runs an actor system of this name, so addresses are predictable.</summary>
+    public const string SystemName = "sim";
+
+    private static readonly Lazy<string> SharedText = new(() =>
+    {
+        using var stream = typeof(SimConfig).Assembly.GetManifestResourceStream("Sim.Core.akka.hocon")
+            ?? throw new InvalidOperationException("embedded resource Sim.Core.akka.hocon is missing");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
+    public static Config Node(string host = "127.0.0.1", int port = 0, string? extra = null)
+    {
+        var overrides = $"akka.remote.dot-netty.tcp.hostname = \"{host}\"\nakka.remote.dot-netty.tcp.port = {port}\n";
+        var config = ConfigurationFactory.ParseString(overrides);
+        if (!string.IsNullOrWhiteSpace(extra))
+            config = ConfigurationFactory.ParseString(extra).WithFallback(config);
+        return config.WithFallback(ConfigurationFactory.ParseString(SharedText.Value));
+    }
+
+    /// <summary>The shared configuration text as shipped, for tests and tools that layer their own on top.</summary>
+    public static string SharedHocon => SharedText.Value;
+}

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Spectre.Console;
+
+namespace Sim.Launcher;
+
+/// <summary>A usage error found after parsing (e.g. an unwritable path): one line, exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The <c>sim</c> command line.</summary>
+public static class Cli
+{
+    public const int UsageExitCode = 2;
+
+    private static readonly InvocationConfiguration Invocation = new() { EnableDefaultExceptionHandler = false };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = Build();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"sim: {parsed.Errors[0].Message}");
+            return UsageExitCode;
+        }
+        try
+        {
+            // Our own handler below keeps errors to one line; the default one prints stack traces.
+            return await parsed.InvokeAsync(Invocation);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"sim: {e.Message}");
+            return UsageExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("sim: interrupted; every participant process was ended");
+            return 130;
+        }
+        catch (Exception e) when (e is FileNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"sim: {e.Message}");
+            return 1;
+        }
+    }
+
+    public static RootCommand Build()
+    {
+        var tickets = TicketsCommand();
+        var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
+        {
+            tickets,
+        };
+        // `sim` alone runs the default scenario with its defaults.
+        root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
+        return root;
+    }
+
+    private static Command TicketsCommand()
+    {
+        var buyers = IntOption("--buyers", "Buyer processes to start", 10, 1, 500);
+        var tickets = IntOption("--tickets", "Tickets in the file at the start", 3, 0, 1_000_000);
+        var noLock = new Option<bool>("--no-lock") { Description = "Buy without the lock, to see the race (oversold tickets, lost updates)" };
+        var delayMs = IntOption("--delay-ms", "Pause between reading and writing the file, to widen the race", 10, 0, 60_000);
+        var db = new Option<string?>("--db") { Description = "Ticket file to create (default: a new file under the temp folder)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds each phase (start, work) may take before the run is ended", 120, 1, 3600);
+
+        var command = new Command("tickets", "Ticket grabbing: N buyer processes race for T tickets in a JSON file, with or without the lock.")
+        {
+            buyers, tickets, noLock, delayMs, db, json, timeout,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var dbPath = parsed.GetValue(db) ?? Path.Combine(Path.GetTempPath(), "sim", $"tickets-{Environment.ProcessId}.json");
+            var options = new TicketsOptions(
+                parsed.GetValue(buyers), parsed.GetValue(tickets), !parsed.GetValue(noLock), parsed.GetValue(delayMs),
+                WritableFile("--db", dbPath, createFolder: parsed.GetValue(db) is null),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)));
+            return await TicketsScenario.RunAsync(options, Output.Console, cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>An integer option whose errors name the option and the bad value.</summary>
+    private static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>
+        new(name)
+        {
+            Description = $"{description} ({min} to {max})",
+            DefaultValueFactory = _ => fallback,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                if (!int.TryParse(text, out var value))
+                    result.AddError($"{name} '{text}' is not a whole number");
+                else if (value < min || value > max)
+                    result.AddError($"{name} {value} is out of range ({min} to {max})");
+                return value;
+            },
+        };
+
+    /// <summary>Checks before any child starts that <paramref name="path"/> can be written, by writing it.</summary>
+    private static string WritableFile(string option, string path, bool createFolder)
+    {
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        if (createFolder)
+            Directory.CreateDirectory(folder);
+        if (Directory.Exists(full))
+            throw new UsageException($"{option} {path} is a folder, not a file");
+        if (!Directory.Exists(folder))
+            throw new UsageException($"{option} {path}: folder {folder} does not exist");
+        var probe = Path.Combine(folder, $".sim-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new UsageException($"{option} {path} is not writable: {e.Message}");
+        }
+        return full;
+    }
+}

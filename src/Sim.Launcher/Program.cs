@@ -1,0 +1,3 @@
+using Sim.Launcher;
+
+return await Cli.RunAsync(args);

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sim.Launcher;
+
+/// <summary>The parts of a run's JSON that every scenario shares.</summary>
+public static class RunReport
+{
+    public static JsonArray Processes(ScenarioRun run, Action<SimProcess, JsonObject> addFigures)
+    {
+        var array = new JsonArray();
+        foreach (var process in run.Processes)
+        {
+            var node = new JsonObject
+            {
+                ["name"] = process.Name,
+                ["role"] = process.Role,
+                ["pid"] = process.Pid,
+                ["daemon"] = process.Daemon,
+                ["exitcode"] = process.ExitCode,
+                ["ended_s"] = process.EndedAt is { } ended ? Math.Round((ended - run.StartedAt).TotalSeconds, 4) : null,
+            };
+            addFigures(process, node);
+            array.Add(node);
+        }
+        return array;
+    }
+
+    public static void WriteJson(string path, JsonNode json)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = full + ".tmp";
+        File.WriteAllText(temp, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temp, full, overwrite: true);
+    }
+}

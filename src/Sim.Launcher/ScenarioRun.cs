@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Sim.Core;
+
+namespace Sim.Launcher;
+
+/// <summary>A run failed in a way the user should read as one line (a participant crashed, a phase timed out).</summary>
+public sealed class RunFailedException(string message) : Exception(message);
+
+/// <summary>
+/// One run of a scenario: the coordinator in this process, one <see cref="SimProcess"/> per participant,
+/// and the phases every scenario shares: start, all ready, release, work, all ended. Whatever happens,
+/// disposing the run ends and reaps every child it started.
+/// </summary>
+public sealed class ScenarioRun : IAsyncDisposable
+{
+    private readonly NodeBinary _node;
+    private readonly List<SimProcess> _processes = new();
+    private readonly TaskCompletionSource<SimProcess> _firstFailure = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _clock = new();
+    private readonly Action<string> _progress;
+
+    public ScenarioRun(NodeBinary node, Action<string> progress, string host = "127.0.0.1")
+    {
+        _node = node;
+        _progress = progress;
+        System = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(host, 0));
+        Coordinator = Coordinator.Start(System);
+    }
+
+    public ActorSystem System { get; }
+    public Coordinator Coordinator { get; }
+    public IReadOnlyList<SimProcess> Processes => _processes;
+    public TimeSpan Elapsed => _clock.Elapsed;
+    public DateTimeOffset StartedAt { get; private set; }
+
+    public SimProcess Add(string name, string role, IReadOnlyDictionary<string, string> parameters, bool daemon = false)
+    {
+        var arguments = new List<string>
+        {
+            "--role", role, "--name", name, "--coordinator", Coordinator.Address.ToString(), "--watch-stdin",
+        };
+        foreach (var (key, value) in parameters)
+            arguments.AddRange(["--param", $"{key}={value}"]);
+        var process = _node.Create(name, role, arguments);
+        process.Daemon = daemon;
+        process.OnExit += p =>
+        {
+            Coordinator.ReportExited(p.Name, p.ExitCode);
+            if (p.ExitCode != 0)
+                _firstFailure.TrySetResult(p);
+        };
+        _processes.Add(process);
+        return process;
+    }
+
+    public void StartAll()
+    {
+        StartedAt = DateTimeOffset.UtcNow;
+        _clock.Start();
+        foreach (var process in _processes)
+            process.Start();
+        _progress($"started {_processes.Count} processes");
+    }
+
+    /// <summary>Waits until every participant is at the start barrier; fails fast if one of them dies first.</summary>
+    public async Task<TimeSpan> AwaitAllReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var ready = Coordinator.AwaitReadyAsync(_processes.Count, timeout, cancellationToken);
+        var finished = await Task.WhenAny(ready, _firstFailure.Task).ConfigureAwait(false);
+        if (finished == _firstFailure.Task)
+            throw new RunFailedException(Describe(await _firstFailure.Task.ConfigureAwait(false), "before it was ready"));
+        try
+        {
+            await ready.ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new RunFailedException($"not every participant was ready within {timeout.TotalSeconds:0.#} s");
+        }
+        var elapsed = _clock.Elapsed;
+        _progress($"all {_processes.Count} ready after {elapsed.TotalSeconds:0.00} s");
+        return elapsed;
+    }
+
+    public async Task<TimeSpan> ReleaseAsync()
+    {
+        await Coordinator.ReleaseBarrierAsync().ConfigureAwait(false);
+        return _clock.Elapsed;
+    }
+
+    /// <summary>
+    /// Waits until every participant has reported, or every process has ended (a dead one never reports);
+    /// returns the moment the work was over.
+    /// </summary>
+    public async Task<TimeSpan> AwaitWorkDoneAsync(int reports, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reported = Coordinator.AwaitResultsAsync(reports, timeout, stop.Token);
+        var allEnded = Task.WhenAll(_processes.Select(p => p.Exited));
+        var deadline = Task.Delay(timeout, stop.Token);
+        var first = await Task.WhenAny(reported, allEnded, deadline).ConfigureAwait(false);
+        var done = _clock.Elapsed;
+        stop.Cancel();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (first == deadline || (first == reported && reported.IsFaulted))
+            throw new RunFailedException($"the work was not done within {timeout.TotalSeconds:0.#} s");
+        return done;
+    }
+
+    /// <summary>Waits for every process to end, up to <paramref name="timeout"/>; kills whatever is left.</summary>
+    public async Task AwaitAllEndedAsync(TimeSpan timeout)
+    {
+        var allEnded = Task.WhenAll(_processes.Select(p => p.Exited));
+        if (await Task.WhenAny(allEnded, Task.Delay(timeout)).ConfigureAwait(false) != allEnded)
+        {
+            var hanging = _processes.Where(p => p.IsAlive).Select(p => p.Name).ToList();
+            _progress($"killing {hanging.Count} process(es) still running after {timeout.TotalSeconds:0.#} s: {string.Join(", ", hanging)}");
+            await KillAllAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task KillAllAsync()
+    {
+        foreach (var process in _processes.Where(p => p.IsAlive))
+            process.KillTree();
+        // Reap them all: a killed child not waited for would stay a zombie.
+        await Task.WhenAll(_processes.Where(p => p.Pid is not null).Select(p => p.Exited)).WaitAsync(TimeSpan.FromSeconds(10))
+            .ContinueWith(_ => { }).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAllAsync().ConfigureAwait(false);
+        foreach (var process in _processes)
+            process.Dispose();
+        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }).ConfigureAwait(false);
+    }
+
+    private static string Describe(SimProcess process, string when)
+    {
+        var reason = process.StderrTail.LastOrDefault(l => !string.IsNullOrWhiteSpace(l)) ?? "no message";
+        return $"{process.Name} (pid {process.Pid}) exited with code {process.ExitCode} {when}: {reason}";
+    }
+}

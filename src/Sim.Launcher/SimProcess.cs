@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Sim.Launcher;
+
+/// <summary>
+/// One participant OS process, with the members of Python's <c>multiprocessing.Process</c>: name, pid,
+/// daemon, start, join, is_alive, terminate, kill, exitcode (negative signal number when a signal ended it).
+/// The launcher waits for (reaps) every SimProcess it starts, so none is left a zombie.
+/// </summary>
+public sealed class SimProcess : IDisposable
+{
+    private const int StderrLinesKept = 20;
+
+    private readonly ProcessStartInfo _startInfo;
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<string> _stderrTail = new();
+    private Process? _process;
+    private bool _daemon;
+    private int? _exitCode;
+
+    public SimProcess(string name, string role, string fileName, IEnumerable<string> arguments)
+    {
+        Name = name;
+        Role = role;
+        _startInfo = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            // Our end of the child's stdin stays open for our whole life: its end-of-file tells the child we are gone.
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+            _startInfo.ArgumentList.Add(argument);
+    }
+
+    public string Name { get; }
+    public string Role { get; }
+    public int? Pid { get; private set; }
+    public DateTimeOffset? StartedAt { get; private set; }
+    public DateTimeOffset? EndedAt { get; private set; }
+
+    /// <summary>Set before <see cref="Start"/> only, as in Python.</summary>
+    public bool Daemon
+    {
+        get => _daemon;
+        set
+        {
+            if (_process is not null)
+                throw new InvalidOperationException($"{Name}: daemon can only be set before start");
+            _daemon = value;
+        }
+    }
+
+    public bool IsAlive => _process is not null && !_exited.Task.IsCompleted;
+
+    /// <summary>Null while running (or not started); the exit code; or −N when signal N ended the process.</summary>
+    public int? ExitCode => _exitCode;
+
+    /// <summary>Completes with the exit code when the process has ended and been reaped.</summary>
+    public Task<int> Exited => _exited.Task;
+
+    public event Action<SimProcess>? OnExit;
+
+    /// <summary>The last lines the process wrote to stderr, for the reason it failed.</summary>
+    public IReadOnlyList<string> StderrTail
+    {
+        get
+        {
+            lock (_stderrTail)
+                return _stderrTail.ToList();
+        }
+    }
+
+    public void Start()
+    {
+        if (_process is not null)
+            throw new InvalidOperationException($"{Name}: a process can only be started once");
+        var process = new Process { StartInfo = _startInfo, EnableRaisingEvents = true };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            lock (_stderrTail)
+            {
+                _stderrTail.Enqueue(e.Data);
+                while (_stderrTail.Count > StderrLinesKept)
+                    _stderrTail.Dequeue();
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        process.Exited += (_, _) => OnProcessExited();
+        _process = process;
+        StartedAt = DateTimeOffset.UtcNow;
+        process.Start();
+        Pid = process.Id;
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the end; returns either way (check <see cref="ExitCode"/>).</summary>
+    public bool Join(TimeSpan timeout)
+    {
+        EnsureStarted();
+        return _exited.Task.Wait(timeout);
+    }
+
+    public async Task<bool> JoinAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        EnsureStarted();
+        try
+        {
+            await _exited.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGTERM: the node tidies up (tells the coordinator it leaves) and ends. Like Python, IsAlive may still be true right after.</summary>
+    public void Terminate() => Signal(Signals.SIGTERM);
+
+    /// <summary>SIGKILL: ends the process at once, no clean-up.</summary>
+    public void Kill() => Signal(Signals.SIGKILL);
+
+    /// <summary>Ends the process and everything it started.</summary>
+    public void KillTree()
+    {
+        if (!IsAlive)
+            return;
+        try
+        {
+            _process!.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It ended in between.
+        }
+    }
+
+    /// <summary>Releases the handle; refused while the process runs, as in Python.</summary>
+    public void Close()
+    {
+        if (IsAlive)
+            throw new InvalidOperationException($"{Name}: cannot close a running process");
+        _process?.Dispose();
+    }
+
+    public void Dispose()
+    {
+        KillTree();
+        _process?.Dispose();
+    }
+
+    public override string ToString()
+    {
+        var state = _process is null ? "initial" : IsAlive ? "started" : $"stopped exitcode={ExitCode}";
+        return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")})";
+    }
+
+    private void Signal(int signal)
+    {
+        EnsureStarted();
+        if (!IsAlive)
+            return;
+        if (Signals.kill(Pid!.Value, signal) != 0 && Marshal.GetLastPInvokeError() != Signals.ESRCH)
+            throw new InvalidOperationException($"{Name}: kill({Pid}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private void EnsureStarted()
+    {
+        if (_process is null)
+            throw new InvalidOperationException($"{Name}: not started");
+    }
+
+    private void OnProcessExited()
+    {
+        var process = _process!;
+        // Exited fires before the redirected streams are drained; wait for them so the stderr tail is complete.
+        process.WaitForExit();
+        var raw = process.ExitCode;
+        // .NET reports "ended by signal N" as 128 + N; Sim.Node never exits with such a code by itself.
+        _exitCode = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
+        EndedAt = DateTimeOffset.UtcNow;
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The child is gone, so is the pipe.
+        }
+        OnExit?.Invoke(this);
+        _exited.TrySetResult(_exitCode.Value);
+    }
+}
+
+internal static class Signals
+{
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int ESRCH = 3;
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int kill(int pid, int sig);
+}

@@ -1,0 +1,63 @@
+using Akka.Actor;
+using Sim.Core;
+using Sim.Core.Roles;
+using Sim.Node;
+
+// One participant process: boot a remote-only node, reach the coordinator, run one role, exit with a code.
+// The launcher is the only caller, so the arguments are parsed by a small table (NodeArguments) instead of
+// System.CommandLine, whose JIT cost every one of 50 starting processes would pay.
+NodeArguments arguments;
+try
+{
+    arguments = NodeArguments.Parse(args);
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"Sim.Node: {e.Message}");
+    return ExitCodes.Usage;
+}
+
+var role = RoleCatalog.Find(arguments.Role);
+if (role is null)
+{
+    Console.Error.WriteLine($"Sim.Node: unknown role '{arguments.Role}' (known: {string.Join(", ", RoleCatalog.Names)})");
+    return ExitCodes.Usage;
+}
+
+if (arguments.WatchStdin)
+    ParentWatch.ExitWhenStdinCloses(ExitCodes.ParentGone);
+
+using var cancellation = new CancellationTokenSource();
+var system = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
+try
+{
+    var info = new ParticipantInfo(arguments.Name, role.Name, Environment.ProcessId, arguments.Parameters);
+    Participant participant;
+    try
+    {
+        participant = await Participant.ConnectAsync(system, arguments.Coordinator, info, arguments.ConnectTimeout, cancellation.Token);
+    }
+    catch (TimeoutException)
+    {
+        Console.Error.WriteLine(
+            $"Sim.Node {arguments.Name}: coordinator {arguments.Coordinator} not reachable within {arguments.ConnectTimeout.TotalSeconds:0.#} s");
+        return ExitCodes.CoordinatorUnreachable;
+    }
+
+    await using (participant)
+    {
+        try
+        {
+            return await role.RunAsync(participant, cancellation.Token);
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException or IOException or InvalidOperationException or FormatException)
+        {
+            Console.Error.WriteLine($"Sim.Node {arguments.Name}: {role.Name} failed: {e.Message}");
+            return ExitCodes.RoleFailed;
+        }
+    }
+}
+finally
+{
+    await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+}
