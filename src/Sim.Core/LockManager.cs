@@ -38,7 +38,8 @@ public sealed record ParticipantExited(string Name, int? ExitCode) : ISimMessage
 
 public sealed record GetLockState(string Lock) : ISimMessage;
 
-public sealed record LockHolderInfo(string OwnerName, long Token) : ISimMessage;
+/// <summary>Part of <see cref="LockState"/>, never sent alone.</summary>
+public sealed record LockHolderInfo(string OwnerName, long Token);
 
 public sealed record LockState(
     string Lock, int MaxHolders, long LastToken, IReadOnlyList<LockHolderInfo> Holders, IReadOnlyList<string> Waiters) : ISimMessage;

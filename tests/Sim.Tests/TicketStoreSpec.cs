@@ -1,0 +1,96 @@
+using Akka.Actor;
+using System.Text.Json;
+using Sim.Core;
+using Xunit;
+
+namespace Sim.Tests;
+
+public sealed class TicketStoreSpec : SimSpec, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-tickets-").FullName;
+
+    private string DbPath => Path.Combine(_folder, "db.json");
+
+    [Fact]
+    public void Write_replaces_the_file_atomically_and_leaves_no_temp_file()
+    {
+        var file = TicketFile.Create(DbPath, 5);
+        file.Write(new TicketRecord(4, 2));
+        Assert.Equal(new TicketRecord(4, 2), file.Read());
+        Assert.Equal(["db.json"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+        using var doc = JsonDocument.Parse(File.ReadAllText(DbPath));
+        Assert.Equal(4, doc.RootElement.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Concurrent_searches_never_see_a_torn_file()
+    {
+        var file = TicketFile.Create(DbPath, 0);
+        using var stop = new CancellationTokenSource();
+        var torn = 0;
+        var reads = 0;
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            var reader = new TicketFile(DbPath);
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var record = reader.Read();
+                    // Writers only ever write these two records.
+                    if (record is not ({ Count: 7, Token: 1 } or { Count: 123456789, Token: 987654321 } or { Count: 0, Token: 0 }))
+                        Interlocked.Increment(ref torn);
+                }
+                catch (JsonException)
+                {
+                    Interlocked.Increment(ref torn);
+                }
+                Interlocked.Increment(ref reads);
+            }
+        })).ToList();
+        for (var i = 0; i < 400; i++)
+            file.Write(i % 2 == 0 ? new TicketRecord(7, 1) : new TicketRecord(123456789, 987654321));
+        stop.Cancel();
+        await Task.WhenAll(readers);
+        Assert.True(reads > 0);
+        Assert.Equal(0, torn);
+    }
+
+    [Fact]
+    public void Store_searches_writes_and_rejects_a_stale_token()
+    {
+        TicketFile.Create(DbPath, 3);
+        var store = Sys.ActorOf(TicketStore.Props(DbPath));
+
+        store.Tell(SearchTickets.Instance);
+        Assert.Equal(new TicketSnapshot(3, 0), ExpectMsg<TicketSnapshot>());
+
+        store.Tell(new WriteTickets(2, 5, "buyer-1"));
+        ExpectMsg<TicketWriteAccepted>();
+        store.Tell(new WriteTickets(1, 4, "buyer-2"));
+        var rejected = ExpectMsg<TicketWriteRejected>();
+        Assert.Equal(5, rejected.LastToken);
+        Assert.Equal(new TicketRecord(2, 5), new TicketFile(DbPath).Read());
+
+        store.Tell(new WriteTickets(1, 5, "buyer-1"));
+        ExpectMsg<TicketWriteAccepted>();
+        store.Tell(new WriteTickets(-1, 6, "buyer-3"));
+        ExpectMsg<TicketWriteRejected>();
+        Assert.Equal(new TicketRecord(1, 5), new TicketFile(DbPath).Read());
+    }
+
+    [Fact]
+    public void Store_reports_a_missing_file_instead_of_crashing()
+    {
+        var store = Sys.ActorOf(TicketStore.Props(Path.Combine(_folder, "absent.json")));
+        store.Tell(SearchTickets.Instance);
+        ExpectMsg<TicketStoreFailed>();
+        store.Tell(SearchTickets.Instance);
+        ExpectMsg<TicketStoreFailed>();
+    }
+
+    void IDisposable.Dispose()
+    {
+        Directory.Delete(_folder, recursive: true);
+    }
+}
