@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -12,7 +13,8 @@ public static class Cli
 {
     public const int UsageExitCode = 2;
 
-    private static readonly InvocationConfiguration Invocation = new() { EnableDefaultExceptionHandler = false };
+    // Signals are handled in RunAsync, which ends and reaps every child (bounded waits) before exiting.
+    private static readonly InvocationConfiguration Invocation = new() { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -23,10 +25,19 @@ public static class Cli
             Console.Error.WriteLine($"sim: {parsed.Errors[0].Message}");
             return UsageExitCode;
         }
+        // Ctrl-C and SIGTERM cancel the run; the run then ends and reaps every child before we exit.
+        using var interrupt = new CancellationTokenSource();
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            interrupt.Cancel();
+        }
         try
         {
             // Our own handler below keeps errors to one line; the default one prints stack traces.
-            return await parsed.InvokeAsync(Invocation);
+            return await parsed.InvokeAsync(Invocation, interrupt.Token);
         }
         catch (UsageException e)
         {

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Sim.Tests;
+
+/// <summary>The ticket scenario end to end: the real launcher, one real OS process per buyer, a real file.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class TicketsScenarioTests : IDisposable
+{
+    private static readonly TimeSpan HardTimeout = TimeSpan.FromMinutes(3);
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-scenario-").FullName;
+
+    private string Json => Path.Combine(_folder, "run.json");
+    private string Db => Path.Combine(_folder, "tickets.json");
+
+    [Fact]
+    public async Task With_the_lock_exactly_the_tickets_are_sold()
+    {
+        var run = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "8", "--tickets", "3", "--db", Db, "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("ok").GetBoolean());
+        var tickets = root.GetProperty("tickets");
+        Assert.Equal(3, tickets.GetProperty("initial").GetInt32());
+        Assert.Equal(3, tickets.GetProperty("sold").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("remaining").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("oversold").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("lost_updates").GetInt32());
+
+        var processes = root.GetProperty("processes").EnumerateArray().ToList();
+        Assert.Equal(8, processes.Count);
+        var pids = processes.Select(p => p.GetProperty("pid").GetInt32()).ToList();
+        Assert.Equal(8, pids.Distinct().Count());
+        Assert.All(processes, p => Assert.Equal(0, p.GetProperty("exitcode").GetInt32()));
+        Assert.Equal(3, processes.Count(p => p.GetProperty("bought").GetBoolean()));
+        // Fencing tokens of the buyers are distinct: each bought under its own grant.
+        Assert.Equal(8, processes.Select(p => p.GetProperty("token").GetInt64()).Distinct().Count());
+        Assert.All(pids, pid => Assert.False(ProcFs.IsRunning(pid), $"buyer pid {pid} still running"));
+
+        using var file = JsonDocument.Parse(File.ReadAllText(Db));
+        Assert.Equal(0, file.RootElement.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Without_the_lock_the_race_oversells_and_is_reported()
+    {
+        // Every buyer reads before any writes: with 500 ms between read and write this cannot pass by luck.
+        var run = await SimCli.RunAsync(HardTimeout,
+            "tickets", "--buyers", "6", "--tickets", "2", "--no-lock", "--delay-ms", "500", "--db", Db, "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var tickets = doc.RootElement.GetProperty("tickets");
+        var oversold = tickets.GetProperty("oversold").GetInt32();
+        var lost = tickets.GetProperty("lost_updates").GetInt32();
+        Assert.True(oversold > 0 || lost > 0, $"no race seen: {tickets}");
+        Assert.Equal(tickets.GetProperty("sold").GetInt32() - (2 - tickets.GetProperty("remaining").GetInt32()), lost);
+        Assert.False(doc.RootElement.GetProperty("lock").GetBoolean());
+        Assert.Contains("INCONSISTENT", run.Stdout);
+    }
+
+    [Theory]
+    [InlineData("'abc'", "tickets", "--buyers", "abc")]
+    [InlineData("0", "tickets", "--buyers", "0")]
+    [InlineData("-5", "tickets", "--tickets", "-5")]
+    [InlineData("--frobnicate", "tickets", "--frobnicate")]
+    [InlineData("/no/such/folder/t.json", "tickets", "--db", "/no/such/folder/t.json")]
+    [InlineData("/tmp", "tickets", "--db", "/tmp")]
+    [InlineData("nosuchscenario", "nosuchscenario")]
+    public async Task Bad_input_is_one_line_naming_the_value_and_exit_code_2(string named, params string[] args)
+    {
+        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), args);
+        Assert.Equal(2, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(named, lines[0]);
+        Assert.DoesNotContain("   at ", run.Stderr + run.Stdout);
+        Assert.DoesNotContain("started", run.Stdout);
+    }
+
+    [Fact]
+    public async Task Interrupting_the_launcher_ends_every_buyer()
+    {
+        using var cli = SimCli.Start("tickets", "--buyers", "4", "--tickets", "4", "--delay-ms", "3000", "--db", Db);
+        await cli.WaitForOutputAsync("ready after", TimeSpan.FromMinutes(2));
+        var children = ProcFs.ChildrenOf(cli.Pid);
+        Assert.Equal(4, children.Count);
+
+        Signals.Send(cli.Pid, Signals.SIGINT);
+        var run = await cli.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(130, run.ExitCode);
+        Assert.All(children, pid => Assert.False(ProcFs.IsRunning(pid), $"buyer pid {pid} outlived the launcher"));
+    }
+
+    [Fact]
+    public async Task Killing_the_launcher_outright_still_ends_every_buyer()
+    {
+        using var cli = SimCli.Start("tickets", "--buyers", "3", "--tickets", "3", "--delay-ms", "5000", "--db", Db);
+        await cli.WaitForOutputAsync("ready after", TimeSpan.FromMinutes(2));
+        var children = ProcFs.ChildrenOf(cli.Pid);
+        Assert.Equal(3, children.Count);
+
+        Signals.Send(cli.Pid, Signals.SIGKILL);
+        await cli.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (children.Any(ProcFs.IsRunning) && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.All(children, pid => Assert.False(ProcFs.IsRunning(pid), $"buyer pid {pid} outlived a SIGKILLed launcher"));
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+[CollectionDefinition(Name)]
+public sealed class ProcessTests
+{
+    // Tests that start many processes run one at a time: the machine has 2 cores.
+    public const string Name = "processes";
+}
+
+internal static class Signals
+{
+    public const int SIGINT = 2;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public static void Send(int pid, int signal) => Assert.Equal(0, kill(pid, signal));
+}
