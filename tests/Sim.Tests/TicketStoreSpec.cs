@@ -29,7 +29,8 @@ public sealed class TicketStoreSpec : SimSpec, IDisposable
         using var stop = new CancellationTokenSource();
         var torn = 0;
         var reads = 0;
-        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        // Dedicated threads: on 2 busy cores pool threads might not run before the writer is done.
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(() =>
         {
             var reader = new TicketFile(DbPath);
             while (!stop.IsCancellationRequested)
@@ -47,9 +48,12 @@ public sealed class TicketStoreSpec : SimSpec, IDisposable
                 }
                 Interlocked.Increment(ref reads);
             }
-        })).ToList();
-        for (var i = 0; i < 400; i++)
-            file.Write(i % 2 == 0 ? new TicketRecord(7, 1) : new TicketRecord(123456789, 987654321));
+        }, TaskCreationOptions.LongRunning)).ToList();
+        var writes = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        // Keep replacing until the readers have overlapped many writes (bounded in time, not asserted on).
+        while ((writes < 400 || Volatile.Read(ref reads) < 1000) && DateTime.UtcNow < deadline)
+            file.Write(writes++ % 2 == 0 ? new TicketRecord(7, 1) : new TicketRecord(123456789, 987654321));
         stop.Cancel();
         await Task.WhenAll(readers);
         Assert.True(reads > 0);
