@@ -18,10 +18,19 @@ public static class SimConfig
     });
 
     /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
+    /// <summary>
+    /// Environment variable with HOCON that overrides the shared configuration in every Sim process (the
+    /// launcher passes its environment to the participants), e.g. <c>SIM_AKKA_CONFIG='akka.loglevel = DEBUG'</c>.
+    /// </summary>
+    public const string OverrideVariable = "SIM_AKKA_CONFIG";
+
+    /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
     public static Config Node(string host = "127.0.0.1", int port = 0, string? extra = null)
     {
         var overrides = $"akka.remote.dot-netty.tcp.hostname = \"{host}\"\nakka.remote.dot-netty.tcp.port = {port}\n";
         var config = ConfigurationFactory.ParseString(overrides);
+        if (Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } fromEnvironment)
+            config = ConfigurationFactory.ParseString(fromEnvironment).WithFallback(config);
         if (!string.IsNullOrWhiteSpace(extra))
             config = ConfigurationFactory.ParseString(extra).WithFallback(config);
         return config.WithFallback(ConfigurationFactory.ParseString(SharedText.Value));

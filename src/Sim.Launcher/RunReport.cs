@@ -19,6 +19,7 @@ public static class RunReport
                 ["daemon"] = process.Daemon,
                 ["exitcode"] = process.ExitCode,
                 ["ended_s"] = process.EndedAt is { } ended ? Math.Round((ended - run.StartedAt).TotalSeconds, 4) : null,
+                ["peak_rss_mb"] = process.PeakRssKb is { } kb ? Math.Round(kb / 1024.0, 1) : null,
             };
             addFigures(process, node);
             array.Add(node);

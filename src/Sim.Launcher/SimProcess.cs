@@ -63,6 +63,31 @@ public sealed class SimProcess : IDisposable
 
     public event Action<SimProcess>? OnExit;
 
+    /// <summary>Highest resident memory seen for the process (VmHWM in /proc), in KiB; null until sampled.</summary>
+    public long? PeakRssKb { get; private set; }
+
+    /// <summary>Reads the kernel's high-water mark of the process's memory; call while it runs.</summary>
+    public void SamplePeakRss()
+    {
+        if (!IsAlive || Pid is not { } pid)
+            return;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    continue;
+                var kb = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim());
+                PeakRssKb = Math.Max(PeakRssKb ?? 0, kb);
+                return;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Gone in between, or a zombie without memory figures.
+        }
+    }
+
     /// <summary>The last lines the process wrote to stderr, for the reason it failed.</summary>
     public IReadOnlyList<string> StderrTail
     {

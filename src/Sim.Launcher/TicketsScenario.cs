@@ -21,7 +21,10 @@ public static class TicketsScenario
         var mode = options.UseLock ? "with the lock" : "WITHOUT the lock";
         console.MarkupLineInterpolated($"[bold]tickets[/]: {options.Buyers} buyers, {options.Tickets} tickets, {mode}, delay {options.DelayMs} ms, db {file.Path}");
 
-        await using var run = new ScenarioRun(node, line => console.MarkupLineInterpolated($"[grey]{line}[/]"));
+        await using var run = new ScenarioRun(node, line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
+        {
+            ConnectTimeout = options.Timeout,
+        };
         run.Coordinator.StartTicketStore(file.Path);
         var parameters = new Dictionary<string, string>
         {
@@ -77,7 +80,7 @@ public static class TicketsScenario
         console.MarkupLine(
             $"initial {options.Tickets}, sold {sold}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}: {verdict}");
         console.MarkupLine(
-            $"all ready after {ready.TotalSeconds:0.000} s, work {(done - released).TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
+            $"all ready after {ready.TotalSeconds:0.000} s, work {(done - released).TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
         if (failure is not null)
             console.MarkupLineInterpolated($"[red]run failed: {failure}[/]");
 
@@ -103,15 +106,15 @@ public static class TicketsScenario
                     ["work_s"] = Math.Round((done - released).TotalSeconds, 4),
                     ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
                 },
+                ["max_peak_rss_mb"] = run.MaxPeakRssMb,
                 ["db"] = file.Path,
                 ["processes"] = RunReport.Processes(run, (process, node) =>
                 {
                     if (!results.TryGetValue(process.Name, out var r))
                         return;
-                    node["searched"] = r.Figures.GetValueOrDefault("searched");
-                    node["seen"] = r.Figures.GetValueOrDefault("seen");
+                    foreach (var (key, value) in r.Figures)
+                        node[key] = value;
                     node["bought"] = r.Figures.GetValueOrDefault("bought") == 1;
-                    node["token"] = r.Figures.GetValueOrDefault("token");
                 }),
             };
             RunReport.WriteJson(options.JsonPath, json);

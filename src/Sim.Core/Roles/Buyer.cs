@@ -24,11 +24,18 @@ public sealed class Buyer : IRole
 
         Purchase purchase;
         long token = 0;
+        // How long this buyer queued for the lock and held it: the cost of serialising the purchases.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long waitedUs = 0, heldUs = 0;
         if (useLock)
         {
-            await using var held = await participant.Lock(LockName).AcquireAsync(lockTimeout, cancellationToken).ConfigureAwait(false);
-            token = held.Token;
-            purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+            await using (var held = await participant.Lock(LockName).AcquireAsync(lockTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                waitedUs = (long)clock.Elapsed.TotalMicroseconds;
+                token = held.Token;
+                purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+            }
+            heldUs = (long)clock.Elapsed.TotalMicroseconds - waitedUs;
         }
         else
             purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
@@ -40,6 +47,8 @@ public sealed class Buyer : IRole
             ["bought"] = purchase.Bought ? 1 : 0,
             ["rejected"] = purchase.Rejected ? 1 : 0,
             ["token"] = token,
+            ["waited_us"] = waitedUs,
+            ["held_us"] = heldUs,
         }).ConfigureAwait(false);
         return 0;
     }
