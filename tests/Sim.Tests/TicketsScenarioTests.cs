@@ -110,6 +110,25 @@ public sealed class TicketsScenarioTests : IDisposable
         Assert.All(children, pid => Assert.False(ProcFs.IsRunning(pid), $"buyer pid {pid} outlived a SIGKILLed launcher"));
     }
 
+    [Fact]
+    public async Task A_participant_hanging_past_the_timeout_is_ended_and_the_run_fails()
+    {
+        // The first buyer holds the lock for a minute: the work phase cannot finish within 15 s.
+        using var cli = SimCli.Start("tickets", "--buyers", "2", "--tickets", "1", "--delay-ms", "60000",
+            "--timeout", "15", "--db", Db, "--json", Json);
+        await cli.WaitForOutputAsync("ready after", TimeSpan.FromMinutes(1));
+        var children = ProcFs.ChildrenOf(cli.Pid);
+        var run = await cli.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("not done within 15 s", run.Stdout);
+        Assert.All(children, pid => Assert.False(ProcFs.IsRunning(pid), $"buyer pid {pid} outlived the timeout"));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        Assert.False(doc.RootElement.GetProperty("ok").GetBoolean());
+        // The file is whole and untouched: nobody finished a purchase.
+        using var file = JsonDocument.Parse(File.ReadAllText(Db));
+        Assert.Equal(1, file.RootElement.GetProperty("count").GetInt32());
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
 
