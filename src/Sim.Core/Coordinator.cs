@@ -17,6 +17,7 @@ public sealed class Coordinator
         LockManager = system.ActorOf(Core.LockManager.Props(), Core.LockManager.Name);
         Barrier = system.ActorOf(StartBarrier.Props(), StartBarrier.Name);
         Results = system.ActorOf(ResultCollector.Props(), ResultCollector.Name);
+        Roster = system.ActorOf(Core.Roster.Props(), Core.Roster.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
@@ -24,6 +25,7 @@ public sealed class Coordinator
     public IActorRef LockManager { get; }
     public IActorRef Barrier { get; }
     public IActorRef Results { get; }
+    public IActorRef Roster { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>

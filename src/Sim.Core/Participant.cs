@@ -30,10 +30,14 @@ public sealed class Participant : IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly Address _coordinator;
     private readonly ConcurrentDictionary<string, Task<IActorRef>> _resolved = new(StringComparer.Ordinal);
+    private readonly IActorRef _roster;
+    private readonly CancellationTokenSource _lost;
 
     private Participant(ActorSystem system, Address coordinator, ParticipantInfo info, IActorRef session,
-        IActorRef lockManager, IActorRef barrier, IActorRef results)
+        IActorRef lockManager, IActorRef barrier, IActorRef results, IActorRef roster, CancellationTokenSource lost)
     {
+        _roster = roster;
+        _lost = lost;
         _system = system;
         _coordinator = coordinator;
         Info = info;
@@ -50,6 +54,9 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>Lives as long as this participant: the lock manager watches it to free what a dead participant held.</summary>
     public IActorRef Session { get; }
 
+    /// <summary>Cancelled when the coordinator is gone (remote DeathWatch): the role should give up its work.</summary>
+    public CancellationToken CoordinatorLost => _lost.Token;
+
     public IActorRef LockManager { get; }
     public IActorRef Barrier { get; }
     public IActorRef Results { get; }
@@ -65,9 +72,11 @@ public sealed class Participant : IAsyncDisposable
         var lockManager = await ResolveAsync(system, coordinator, Core.LockManager.Name, deadline, cancellationToken).ConfigureAwait(false);
         var barrier = await ResolveAsync(system, coordinator, StartBarrier.Name, deadline, cancellationToken).ConfigureAwait(false);
         var results = await ResolveAsync(system, coordinator, ResultCollector.Name, deadline, cancellationToken).ConfigureAwait(false);
-        var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession()),
+        var roster = await ResolveAsync(system, coordinator, Core.Roster.Name, deadline, cancellationToken).ConfigureAwait(false);
+        var lost = new CancellationTokenSource();
+        var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession(roster, lost)),
             $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
-        return new Participant(system, coordinator, info, session, lockManager, barrier, results);
+        return new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost);
     }
 
     public SimLock Lock(string name) => new(LockManager, name, Name, Session);
@@ -86,6 +95,23 @@ public sealed class Participant : IAsyncDisposable
 
     public Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null) =>
         Results.Ask<ResultRecorded>(new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout);
+
+    /// <summary>
+    /// Says goodbye before this participant's process ends (e.g. on SIGTERM), so that what it holds (locks,
+    /// queue deliveries) passes on now. Best effort within <paramref name="timeout"/>: false if not confirmed.
+    /// </summary>
+    public async Task<bool> LeaveAsync(int? exitCode, TimeSpan timeout)
+    {
+        try
+        {
+            await _roster.Ask<ExitNoted>(new ParticipantExited(Name, exitCode), timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -121,6 +147,13 @@ public sealed class Participant : IAsyncDisposable
         }
     }
 
-    /// <summary>An actor that does nothing but exist while the participant does.</summary>
-    private sealed class ParticipantSession : ReceiveActor;
+    /// <summary>Exists while the participant does (the lock manager watches it), and watches the coordinator in turn.</summary>
+    private sealed class ParticipantSession : ReceiveActor
+    {
+        public ParticipantSession(IActorRef roster, CancellationTokenSource lost)
+        {
+            Context.Watch(roster);
+            Receive<Terminated>(_ => lost.Cancel());
+        }
+    }
 }

@@ -150,9 +150,10 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     public async Task KillAllAsync()
     {
-        // A signal each, not Process.Kill(entireProcessTree), which scans all of /proc per child: 50 took 30 s.
+        // A signal to each process group, not Process.Kill(entireProcessTree), which scans all of /proc per
+        // child: 50 took 30 s.
         foreach (var process in _processes.Where(p => p.IsAlive))
-            process.Kill();
+            process.KillTree();
         // Reap them all: a killed child not waited for would stay a zombie.
         await Task.WhenAll(_processes.Where(p => p.Pid is not null).Select(p => p.Exited)).WaitAsync(TimeSpan.FromSeconds(10))
             .ContinueWith(_ => { }).ConfigureAwait(false);

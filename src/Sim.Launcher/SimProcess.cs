@@ -17,6 +17,7 @@ public sealed class SimProcess : IDisposable
     private readonly Queue<string> _stderrTail = new();
     private Process? _process;
     private bool _daemon;
+    private bool _closed;
     private int? _exitCode;
 
     public SimProcess(string name, string role, string fileName, IEnumerable<string> arguments)
@@ -100,8 +101,12 @@ public sealed class SimProcess : IDisposable
 
     public void Start()
     {
+        ObjectDisposedException.ThrowIf(_closed, this);
         if (_process is not null)
             throw new InvalidOperationException($"{Name}: a process can only be started once");
+        // The node learns it is a daemon from its arguments: it then ends as soon as its launcher is gone.
+        if (_daemon)
+            _startInfo.ArgumentList.Add("--daemon");
         var process = new Process { StartInfo = _startInfo, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -145,38 +150,36 @@ public sealed class SimProcess : IDisposable
         }
     }
 
-    /// <summary>SIGTERM: the node tidies up (tells the coordinator it leaves) and ends. Like Python, IsAlive may still be true right after.</summary>
-    public void Terminate() => Signal(Signals.SIGTERM);
+    /// <summary>
+    /// SIGTERM to the process alone, as Python's terminate(): a Sim node says goodbye to the coordinator and
+    /// ends (exit code −15); anything it started is left alone. Like Python, IsAlive may still be true right after.
+    /// </summary>
+    public void Terminate() => Signal(Signals.SIGTERM, group: false);
 
-    /// <summary>SIGKILL: ends the process at once, no clean-up.</summary>
-    public void Kill() => Signal(Signals.SIGKILL);
+    /// <summary>SIGKILL to the process alone: it ends at once, no clean-up (exit code −9).</summary>
+    public void Kill() => Signal(Signals.SIGKILL, group: false);
 
-    /// <summary>Ends the process and everything it started.</summary>
-    public void KillTree()
-    {
-        if (!IsAlive)
-            return;
-        try
-        {
-            _process!.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // It ended in between.
-        }
-    }
+    /// <summary>SIGTERM to the participant's whole process group, so nothing it started is left orphaned.</summary>
+    public void TerminateTree() => Signal(Signals.SIGTERM, group: true);
 
-    /// <summary>Releases the handle; refused while the process runs, as in Python.</summary>
+    /// <summary>SIGKILL to the participant's whole process group.</summary>
+    public void KillTree() => Signal(Signals.SIGKILL, group: true);
+
+    /// <summary>Releases the handle; refused while the process runs, and every later call fails, as in Python.</summary>
     public void Close()
     {
         if (IsAlive)
             throw new InvalidOperationException($"{Name}: cannot close a running process");
+        _closed = true;
         _process?.Dispose();
     }
 
     public void Dispose()
     {
-        KillTree();
+        if (_closed)
+            return;
+        if (IsAlive)
+            KillTree();
         _process?.Dispose();
     }
 
@@ -186,17 +189,22 @@ public sealed class SimProcess : IDisposable
         return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")})";
     }
 
-    private void Signal(int signal)
+    private void Signal(int signal, bool group)
     {
         EnsureStarted();
         if (!IsAlive)
             return;
-        if (Signals.kill(Pid!.Value, signal) != 0 && Marshal.GetLastPInvokeError() != Signals.ESRCH)
-            throw new InvalidOperationException($"{Name}: kill({Pid}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
+        var pid = Pid!.Value;
+        // A node makes itself a process group leader early in its start; before that, only the pid exists.
+        if (group && Signals.kill(-pid, signal) == 0)
+            return;
+        if (Signals.kill(pid, signal) != 0 && Marshal.GetLastPInvokeError() != Signals.ESRCH)
+            throw new InvalidOperationException($"{Name}: kill({pid}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
     }
 
     private void EnsureStarted()
     {
+        ObjectDisposedException.ThrowIf(_closed, this);
         if (_process is null)
             throw new InvalidOperationException($"{Name}: not started");
     }

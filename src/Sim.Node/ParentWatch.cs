@@ -2,11 +2,11 @@ namespace Sim.Node;
 
 /// <summary>
 /// The launcher keeps a pipe to our stdin open for as long as it lives; the kernel closes it however the
-/// launcher dies (even SIGKILL). End-of-file therefore means the parent is gone, and we must not run on as an orphan.
+/// launcher dies (even SIGKILL). End-of-file therefore means the parent is gone.
 /// </summary>
 public static class ParentWatch
 {
-    public static void ExitWhenStdinCloses(int exitCode)
+    public static void OnStdinClosed(Action parentGone)
     {
         var thread = new Thread(() =>
         {
@@ -23,8 +23,7 @@ public static class ParentWatch
             {
                 // A broken pipe is the same news as end-of-file.
             }
-            Console.Error.WriteLine("Sim.Node: launcher gone (stdin closed), exiting");
-            Environment.Exit(exitCode);
+            parentGone();
         })
         {
             IsBackground = true,

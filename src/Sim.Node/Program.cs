@@ -5,7 +5,7 @@ using Sim.Node;
 
 // One participant process: boot a remote-only node, reach the coordinator, run one role, exit with a code.
 // The launcher is the only caller, so the arguments are parsed by a small table (NodeArguments) instead of
-// System.CommandLine, whose JIT cost every one of 50 starting processes would pay.
+// System.CommandLine, whose start-up cost every one of 50 starting processes would pay.
 NodeArguments arguments;
 try
 {
@@ -24,10 +24,17 @@ if (role is null)
     return ExitCodes.Usage;
 }
 
+Posix.BecomeProcessGroupLeader();
+var lifecycle = new NodeLifecycle(arguments.Name, arguments.Daemon);
+using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+    {
+        context.Cancel = true;
+        lifecycle.Terminate();
+    });
 if (arguments.WatchStdin)
-    ParentWatch.ExitWhenStdinCloses(ExitCodes.ParentGone);
+    ParentWatch.OnStdinClosed(lifecycle.ParentGone);
 
-using var cancellation = new CancellationTokenSource();
 var system = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
 try
 {
@@ -35,7 +42,7 @@ try
     Participant participant;
     try
     {
-        participant = await Participant.ConnectAsync(system, arguments.Coordinator, info, arguments.ConnectTimeout, cancellation.Token);
+        participant = await Participant.ConnectAsync(system, arguments.Coordinator, info, arguments.ConnectTimeout, lifecycle.Stopping);
     }
     catch (TimeoutException)
     {
@@ -46,12 +53,24 @@ try
 
     await using (participant)
     {
+        lifecycle.Connected(participant);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifecycle.Stopping, participant.CoordinatorLost);
         try
         {
-            return await role.RunAsync(participant, cancellation.Token);
+            return await role.RunAsync(participant, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"Sim.Node {arguments.Name}: coordinator lost, {role.Name} abandoned its work");
+            return ExitCodes.CoordinatorLost;
         }
         catch (Exception e) when (e is TimeoutException or AskTimeoutException or IOException or InvalidOperationException or FormatException)
         {
+            if (stop.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"Sim.Node {arguments.Name}: coordinator lost, {role.Name} abandoned its work");
+                return ExitCodes.CoordinatorLost;
+            }
             Console.Error.WriteLine($"Sim.Node {arguments.Name}: {role.Name} failed: {e.Message}");
             return ExitCodes.RoleFailed;
         }

@@ -72,6 +72,8 @@ internal static class Codecs
             r => new LockState(r.Str(), r.Int(), r.Long(), r.List(() => new LockHolderInfo(r.Str(), r.Long())), r.List(r.Str)));
         Add<ParticipantExited>("PX", (w, m) => { w.Str(m.Name); w.NullableInt(m.ExitCode); }, r => new ParticipantExited(r.Str(), r.NullableInt()));
 
+        Add<ExitNoted>("PN", (w, m) => w.Str(m.Name), r => new ExitNoted(r.Str()));
+
         // Ticket store
         Add<SearchTickets>("TS", (_, _) => { }, _ => SearchTickets.Instance);
         Add<TicketSnapshot>("TN", (w, m) => { w.Int(m.Count); w.Long(m.Token); }, r => new TicketSnapshot(r.Int(), r.Long()));
