@@ -21,6 +21,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new ReleaseRefused("tickets", 12, "not yours");
         yield return new ParticipantExited("buyer-3", -9);
         yield return new ParticipantExited("buyer-3", null);
+        yield return new ExitNoted("buyer-3");
         yield return new GetLockState("tickets");
         yield return new LockState("tickets", 1, 12, [new LockHolderInfo("buyer-3", 12)], ["buyer-4", "buyer-5"]);
         yield return SearchTickets.Instance;
