@@ -24,6 +24,17 @@ public sealed record TicketWriteRejected(string Reason, long LastToken) : ISimMe
 
 public sealed record TicketStoreFailed(string Reason) : ISimMessage;
 
+/// <summary>Every write the store accepted, in order: tells whether a buyer killed mid-purchase had its write land.</summary>
+public sealed record GetTicketWrites : ISimMessage
+{
+    public static readonly GetTicketWrites Instance = new();
+}
+
+/// <summary>One accepted write; part of <see cref="TicketWrites"/>.</summary>
+public sealed record TicketWrite(string Writer, int Count, long Token);
+
+public sealed record TicketWrites(IReadOnlyList<TicketWrite> All) : ISimMessage;
+
 // ---- Actor ----------------------------------------------------------------------------------
 
 /// <summary>
@@ -40,6 +51,8 @@ public sealed class TicketStore : ReceiveActor
     public TicketStore(string path)
     {
         var file = new TicketFile(path);
+        var accepted = new List<TicketWrite>();
+        Receive<GetTicketWrites>(_ => Sender.Tell(new TicketWrites(accepted.ToList())));
         Receive<SearchTickets>(_ => Reply(() =>
         {
             var record = file.Read();
@@ -55,6 +68,7 @@ public sealed class TicketStore : ReceiveActor
                     $"stale fencing token {m.Token} from {m.Writer}: the file already accepted token {current.Token}", current.Token);
             var token = Math.Max(m.Token, current.Token);
             file.Write(new TicketRecord(m.Count, token));
+            accepted.Add(new TicketWrite(m.Writer, m.Count, token));
             return new TicketWriteAccepted(m.Count, token);
         }));
     }

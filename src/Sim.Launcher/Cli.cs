@@ -61,11 +61,32 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets,
+            tickets, LifecycleCommand(), LifecycleParentCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
         return root;
+    }
+
+    private static Command LifecycleCommand()
+    {
+        var json = new Option<string?>("--json") { Description = "Also write what happened as JSON to this file" };
+        var command = new Command("lifecycle",
+            "The Process object of the lesson with real processes: name, pid, join, is_alive, terminate, kill, exitcode, daemon, zombies.")
+        {
+            json,
+        };
+        command.SetAction((parsed, cancellationToken) => LifecycleScenario.RunAsync(
+            parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, Output.Console, cancellationToken));
+        return command;
+    }
+
+    /// <summary>The parent process of the lifecycle scenario's daemon demo; not for users.</summary>
+    private static Command LifecycleParentCommand()
+    {
+        var command = new Command(LifecycleScenario.ParentCommand) { Hidden = true };
+        command.SetAction((_, cancellationToken) => LifecycleScenario.RunParentAsync(cancellationToken));
+        return command;
     }
 
     private static Command TicketsCommand()
@@ -78,9 +99,10 @@ public static class Cli
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase (start, work) may take before the run is ended", 120, 1, 3600);
 
+        var faults = new FaultOptions();
         var command = new Command("tickets", "Ticket grabbing: N buyer processes race for T tickets in a JSON file, with or without the lock.")
         {
-            buyers, tickets, noLock, delayMs, db, json, timeout,
+            buyers, tickets, noLock, delayMs, db, json, timeout, faults.Terminate, faults.Kill,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -89,10 +111,51 @@ public static class Cli
                 parsed.GetValue(buyers), parsed.GetValue(tickets), !parsed.GetValue(noLock), parsed.GetValue(delayMs),
                 WritableFile("--db", dbPath, createFolder: parsed.GetValue(db) is null),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
-                TimeSpan.FromSeconds(parsed.GetValue(timeout)));
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)),
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(buyers)).Select(i => $"buyer-{i}").ToList()));
             return await TicketsScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary><c>--terminate NAME@SECONDS</c> and <c>--kill NAME@SECONDS</c>, repeatable, for every scenario.</summary>
+    private sealed class FaultOptions
+    {
+        public Option<string[]> Terminate { get; } = Create("--terminate", FaultAction.Terminate,
+            "Send SIGTERM to participant NAME (or to the lock 'holder') SECONDS after the work starts; repeatable");
+        public Option<string[]> Kill { get; } = Create("--kill", FaultAction.Kill,
+            "Send SIGKILL to participant NAME (or to the lock 'holder') SECONDS after the work starts; repeatable");
+
+        private static Option<string[]> Create(string name, FaultAction action, string description)
+        {
+            var option = new Option<string[]>(name) { Description = description, HelpName = "NAME@SECONDS" };
+            option.Validators.Add(result =>
+            {
+                foreach (var token in result.Tokens)
+                {
+                    if (Fault.TryParse(action, token.Value, out var error) is null)
+                        result.AddError($"{name} {error}");
+                }
+            });
+            return option;
+        }
+
+        /// <summary>The faults asked for; a NAME that is no participant of this run is a usage error.</summary>
+        public IReadOnlyList<Fault> Read(ParseResult parsed, IReadOnlyCollection<string> participants)
+        {
+            var faults = new List<Fault>();
+            foreach (var (option, action) in new[] { (Terminate, FaultAction.Terminate), (Kill, FaultAction.Kill) })
+            {
+                foreach (var text in parsed.GetValue(option) ?? [])
+                {
+                    var fault = Fault.TryParse(action, text, out _)!;
+                    if (fault.Target != Fault.Holder && !participants.Contains(fault.Target))
+                        throw new UsageException($"{option.Name} {text}: no participant named '{fault.Target}' in this run");
+                    faults.Add(fault);
+                }
+            }
+            return faults;
+        }
     }
 
     /// <summary>An integer option whose errors name the option and the bad value.</summary>

@@ -27,6 +27,24 @@ public static class RunReport
         return array;
     }
 
+    public static JsonArray Faults(IEnumerable<FaultOutcome> outcomes)
+    {
+        var array = new JsonArray();
+        foreach (var outcome in outcomes)
+        {
+            array.Add(new JsonObject
+            {
+                ["action"] = outcome.Fault.Action.ToString().ToLowerInvariant(),
+                ["target"] = outcome.Fault.Target,
+                ["name"] = outcome.Name,
+                ["pid"] = outcome.Pid,
+                ["at_s"] = outcome.AtSeconds is { } at ? Math.Round(at, 4) : null,
+                ["note"] = outcome.Note,
+            });
+        }
+        return array;
+    }
+
     public static void WriteJson(string path, JsonNode json)
     {
         var full = Path.GetFullPath(path);

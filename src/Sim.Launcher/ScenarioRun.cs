@@ -21,12 +21,16 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Action<string> _progress;
     private readonly CancellationTokenSource _stopSampling = new();
     private Task _sampler = Task.CompletedTask;
+    private readonly List<Task> _faultTasks = new();
+    private readonly List<FaultOutcome> _faultOutcomes = new();
+    private TimeSpan? _releasedAt;
 
     public ScenarioRun(NodeBinary node, Action<string> progress, string host = "127.0.0.1")
     {
         _node = node;
         _progress = progress;
         System = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(host, 0));
+        StartedAt = DateTimeOffset.UtcNow;
         Coordinator = Coordinator.Start(System);
     }
 
@@ -69,6 +73,9 @@ public sealed class ScenarioRun : IAsyncDisposable
         _progress($"started {_processes.Count} processes");
         _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
     }
+
+    /// <summary>Zombies and orphans left by this run's participants (call after they have all ended).</summary>
+    public ProcessCensus Census() => ProcessCensus.Take(_processes.Where(p => p.Pid is not null).Select(p => p.Pid!.Value));
 
     /// <summary>Largest peak RSS among the participants, in MiB (sampled from /proc while they run).</summary>
     public double? MaxPeakRssMb =>
@@ -114,7 +121,68 @@ public sealed class ScenarioRun : IAsyncDisposable
     public async Task<TimeSpan> ReleaseAsync()
     {
         await Coordinator.ReleaseBarrierAsync().ConfigureAwait(false);
-        return _clock.Elapsed;
+        _releasedAt = _clock.Elapsed;
+        return _releasedAt.Value;
+    }
+
+    /// <summary>The lock that the fault target <c>holder</c> refers to.</summary>
+    public string? MainLock { get; init; }
+
+    public IReadOnlyList<FaultOutcome> FaultOutcomes
+    {
+        get
+        {
+            lock (_faultOutcomes)
+                return _faultOutcomes.ToList();
+        }
+    }
+
+    /// <summary>True if a fault of ours hit this process, so its exit code is expected, not a failure.</summary>
+    public bool WasFaulted(SimProcess process) => FaultOutcomes.Any(f => f.Name == process.Name);
+
+    /// <summary>Schedules the faults, each at its time after the work phase started (call after <see cref="ReleaseAsync"/>).</summary>
+    public void InjectFaults(IEnumerable<Fault> faults)
+    {
+        foreach (var fault in faults)
+            _faultTasks.Add(InjectAsync(fault, _stopSampling.Token));
+    }
+
+    private async Task InjectAsync(Fault fault, CancellationToken cancellationToken)
+    {
+        var due = (_releasedAt ?? _clock.Elapsed) + TimeSpan.FromSeconds(fault.AtSeconds) - _clock.Elapsed;
+        try
+        {
+            if (due > TimeSpan.Zero)
+                await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        string? name = fault.Target;
+        if (fault.Target == Fault.Holder)
+        {
+            var state = MainLock is null ? null : await Coordinator.LockManager
+                .Ask<Sim.Core.LockState>(new Sim.Core.GetLockState(MainLock), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            name = state?.Holders.FirstOrDefault()?.OwnerName;
+        }
+        var process = _processes.FirstOrDefault(p => p.Name == name);
+        var at = (_clock.Elapsed - (_releasedAt ?? TimeSpan.Zero)).TotalSeconds;
+        FaultOutcome outcome;
+        if (process is null || !process.IsAlive)
+            outcome = new FaultOutcome(fault, name, process?.Pid, at, null, name is null ? "nobody held the lock" : $"{name} was not running");
+        else
+        {
+            var signalled = DateTimeOffset.UtcNow;
+            if (fault.Action == FaultAction.Kill)
+                process.Kill();
+            else
+                process.Terminate();
+            outcome = new FaultOutcome(fault, name, process.Pid, at, signalled, null);
+            _progress($"{fault.Action.ToString().ToLowerInvariant()} {name} (pid {process.Pid}) at {at:0.000} s");
+        }
+        lock (_faultOutcomes)
+            _faultOutcomes.Add(outcome);
     }
 
     /// <summary>
@@ -163,6 +231,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         await _stopSampling.CancelAsync().ConfigureAwait(false);
         await _sampler.ConfigureAwait(false);
+        await Task.WhenAll(_faultTasks).ContinueWith(_ => { }).ConfigureAwait(false);
         _stopSampling.Dispose();
         await KillAllAsync().ConfigureAwait(false);
         foreach (var process in _processes)

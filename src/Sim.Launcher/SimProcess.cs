@@ -154,16 +154,16 @@ public sealed class SimProcess : IDisposable
     /// SIGTERM to the process alone, as Python's terminate(): a Sim node says goodbye to the coordinator and
     /// ends (exit code −15); anything it started is left alone. Like Python, IsAlive may still be true right after.
     /// </summary>
-    public void Terminate() => Signal(Signals.SIGTERM, group: false);
+    public void Terminate() => Signal(Posix.SIGTERM, group: false);
 
     /// <summary>SIGKILL to the process alone: it ends at once, no clean-up (exit code −9).</summary>
-    public void Kill() => Signal(Signals.SIGKILL, group: false);
+    public void Kill() => Signal(Posix.SIGKILL, group: false);
 
     /// <summary>SIGTERM to the participant's whole process group, so nothing it started is left orphaned.</summary>
-    public void TerminateTree() => Signal(Signals.SIGTERM, group: true);
+    public void TerminateTree() => Signal(Posix.SIGTERM, group: true);
 
     /// <summary>SIGKILL to the participant's whole process group.</summary>
-    public void KillTree() => Signal(Signals.SIGKILL, group: true);
+    public void KillTree() => Signal(Posix.SIGKILL, group: true);
 
     /// <summary>Releases the handle; refused while the process runs, and every later call fails, as in Python.</summary>
     public void Close()
@@ -196,9 +196,9 @@ public sealed class SimProcess : IDisposable
             return;
         var pid = Pid!.Value;
         // A node makes itself a process group leader early in its start; before that, only the pid exists.
-        if (group && Signals.kill(-pid, signal) == 0)
+        if (group && Posix.kill(-pid, signal) == 0)
             return;
-        if (Signals.kill(pid, signal) != 0 && Marshal.GetLastPInvokeError() != Signals.ESRCH)
+        if (Posix.kill(pid, signal) != 0 && Marshal.GetLastPInvokeError() != Posix.ESRCH)
             throw new InvalidOperationException($"{Name}: kill({pid}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
     }
 
@@ -231,12 +231,43 @@ public sealed class SimProcess : IDisposable
     }
 }
 
-internal static class Signals
+/// <summary>The POSIX calls the launcher needs that .NET does not offer.</summary>
+internal static class Posix
 {
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int ESRCH = 3;
+    private const int WNOHANG = 1;
 
     [DllImport("libc", SetLastError = true)]
     public static extern int kill(int pid, int sig);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int waitpid(int pid, out int status, int options);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int posix_spawnp(out int pid, string file, IntPtr fileActions, IntPtr attributes, IntPtr[] argv, IntPtr[] envp);
+
+    /// <summary>
+    /// Starts a program behind .NET's back (not through System.Diagnostics.Process, which reaps its own
+    /// children): when it ends, it stays a zombie until <see cref="Reap"/> waits for it.
+    /// </summary>
+    public static int SpawnUnreaped(string program)
+    {
+        var name = Marshal.StringToHGlobalAnsi(program);
+        try
+        {
+            var error = posix_spawnp(out var pid, program, IntPtr.Zero, IntPtr.Zero, [name, IntPtr.Zero], [IntPtr.Zero]);
+            if (error != 0)
+                throw new InvalidOperationException($"posix_spawnp({program}) failed with error {error}");
+            return pid;
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(name);
+        }
+    }
+
+    /// <summary>waitpid without blocking: true once the child's exit status was collected (it is reaped).</summary>
+    public static bool Reap(int pid) => waitpid(pid, out _, WNOHANG) == pid;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Akka.Actor;
 using Sim.Core;
 using Sim.Core.Roles;
 using Spectre.Console;
@@ -6,11 +7,12 @@ using Spectre.Console;
 namespace Sim.Launcher;
 
 public sealed record TicketsOptions(
-    int Buyers, int Tickets, bool UseLock, int DelayMs, string DbPath, string? JsonPath, TimeSpan Timeout);
+    int Buyers, int Tickets, bool UseLock, int DelayMs, string DbPath, string? JsonPath, TimeSpan Timeout,
+    IReadOnlyList<Fault> Faults);
 
 /// <summary>
 /// The lesson's ticket grabbing: one buyer process per buyer, a real JSON ticket file, the lock manager.
-/// Without the lock it oversells (counted and shown); with it, never.
+/// Without the lock it oversells (counted and shown); with it, never, even when the holder is killed.
 /// </summary>
 public static class TicketsScenario
 {
@@ -24,8 +26,9 @@ public static class TicketsScenario
         await using var run = new ScenarioRun(node, line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
         {
             ConnectTimeout = options.Timeout,
+            MainLock = Buyer.LockName,
         };
-        run.Coordinator.StartTicketStore(file.Path);
+        var store = run.Coordinator.StartTicketStore(file.Path);
         var parameters = new Dictionary<string, string>
         {
             ["delay-ms"] = options.DelayMs.ToString(),
@@ -43,6 +46,7 @@ public static class TicketsScenario
             run.StartAll();
             ready = await run.AwaitAllReadyAsync(options.Timeout, cancellationToken);
             released = await run.ReleaseAsync();
+            run.InjectFaults(options.Faults);
             done = await run.AwaitWorkDoneAsync(options.Buyers, options.Timeout, cancellationToken);
             await run.AwaitAllEndedAsync(TimeSpan.FromSeconds(15));
         }
@@ -52,16 +56,23 @@ public static class TicketsScenario
             await run.KillAllAsync();
         }
         var wall = run.Elapsed;
+        var census = run.Census();
 
         var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
+        var writes = (await store.Ask<TicketWrites>(GetTicketWrites.Instance, TimeSpan.FromSeconds(10))).All;
         var remaining = file.Read().Count;
-        var sold = results.Values.Count(r => r.Figures.GetValueOrDefault("bought") == 1);
-        var oversold = Math.Max(0, sold - options.Tickets);
-        var lostUpdates = sold - (options.Tickets - remaining);
-        var allExitedOk = run.Processes.All(p => p.ExitCode == 0);
+        var buyers = results.Values.Where(r => r.Figures.GetValueOrDefault("bought") == 1).Select(r => r.Name).ToHashSet();
+        var sold = buyers.Count;
+        // A buyer killed after its write was accepted bought a ticket it could not report: count it, once.
+        var landedUnreported = writes.Select(w => w.Writer).Distinct().Count(w => !results.ContainsKey(w));
+        var oversold = Math.Max(0, sold + landedUnreported - options.Tickets);
+        var lostUpdates = sold + landedUnreported - (options.Tickets - remaining);
+        var handoverMs = HandoverAfterKill(run.FaultOutcomes, results.Values);
+        var unexpectedExits = run.Processes.Where(p => p.ExitCode != 0 && !run.WasFaulted(p)).ToList();
         var consistent = oversold == 0 && lostUpdates == 0;
         // Without the lock the race is the lesson's point, not a failure of the run.
-        var ok = failure is null && allExitedOk && results.Count == options.Buyers && (consistent || !options.UseLock);
+        var ok = failure is null && unexpectedExits.Count == 0 && census.Zombies.Count == 0 && census.Orphans.Count == 0
+                 && (consistent || !options.UseLock);
 
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumns("name", "pid", "searched", "seen", "bought", "token", "exit code");
@@ -77,12 +88,18 @@ public static class TicketsScenario
         console.Write(table);
 
         var verdict = consistent ? "[green]consistent[/]" : "[red]INCONSISTENT: the race the lock prevents[/]";
+        var unreported = landedUnreported > 0 ? $" (+{landedUnreported} by killed buyers)" : "";
         console.MarkupLine(
-            $"initial {options.Tickets}, sold {sold}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}: {verdict}");
+            $"initial {options.Tickets}, sold {sold}{unreported}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}: {verdict}");
         console.MarkupLine(
             $"all ready after {ready.TotalSeconds:0.000} s, work {(done - released).TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
+        if (handoverMs is { } ms)
+            console.MarkupLine($"the lock passed to the next buyer {ms} ms after its holder was killed");
+        console.MarkupLine($"zombies {census.Zombies.Count}, orphans {census.Orphans.Count}");
         if (failure is not null)
             console.MarkupLineInterpolated($"[red]run failed: {failure}[/]");
+        foreach (var process in unexpectedExits.Where(p => p.ExitCode is not null))
+            console.MarkupLineInterpolated($"[red]{process.Name} exited with {process.ExitCode}: {process.StderrTail.LastOrDefault() ?? ""}[/]");
 
         if (options.JsonPath is not null)
         {
@@ -96,6 +113,7 @@ public static class TicketsScenario
                 {
                     ["initial"] = options.Tickets,
                     ["sold"] = sold,
+                    ["landed_unreported"] = landedUnreported,
                     ["remaining"] = remaining,
                     ["oversold"] = oversold,
                     ["lost_updates"] = lostUpdates,
@@ -105,21 +123,36 @@ public static class TicketsScenario
                     ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
                     ["work_s"] = Math.Round((done - released).TotalSeconds, 4),
                     ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
+                    ["handover_after_kill_ms"] = handoverMs,
                 },
                 ["max_peak_rss_mb"] = run.MaxPeakRssMb,
+                ["zombies"] = census.Zombies.Count,
+                ["orphans"] = census.Orphans.Count,
                 ["db"] = file.Path,
-                ["processes"] = RunReport.Processes(run, (process, node) =>
+                ["faults"] = RunReport.Faults(run.FaultOutcomes),
+                ["processes"] = RunReport.Processes(run, (process, entry) =>
                 {
                     if (!results.TryGetValue(process.Name, out var r))
                         return;
                     foreach (var (key, value) in r.Figures)
-                        node[key] = value;
-                    node["bought"] = r.Figures.GetValueOrDefault("bought") == 1;
+                        entry[key] = value;
+                    entry["bought"] = r.Figures.GetValueOrDefault("bought") == 1;
                 }),
             };
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;
+    }
+
+    /// <summary>Time from the SIGKILL of a lock holder to the next grant of the lock, in ms.</summary>
+    private static long? HandoverAfterKill(IEnumerable<FaultOutcome> faults, IEnumerable<ParticipantResult> results)
+    {
+        var kill = faults.FirstOrDefault(f => f.Fault is { Action: FaultAction.Kill, Target: Fault.Holder } && f.SignalledAt is not null);
+        if (kill?.SignalledAt is not { } killedAt)
+            return null;
+        var killedMs = killedAt.ToUnixTimeMilliseconds();
+        var next = results.Select(r => r.Figures.GetValueOrDefault("granted_at_ms")).Where(t => t >= killedMs).DefaultIfEmpty(0).Min();
+        return next == 0 ? null : next - killedMs;
     }
 
     private static string Figure(ParticipantResult? result, string key) =>

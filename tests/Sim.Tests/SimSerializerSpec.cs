@@ -30,6 +30,8 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new TicketWriteAccepted(2, 9);
         yield return new TicketWriteRejected("stale", 10);
         yield return new TicketStoreFailed("disk full");
+        yield return GetTicketWrites.Instance;
+        yield return new TicketWrites([new TicketWrite("buyer-1", 2, 7)]);
         yield return new Ready("buyer-3", 1234);
         yield return new Go(1_700_000_000_000);
         yield return new AwaitReady(50);
@@ -75,6 +77,7 @@ public sealed class SimSerializerSpec : SimSpec
         AllReady a => string.Join(",", a.Names),
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
+        TicketWrites tw => string.Join(";", tw.All),
         Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.MaxHolders}",
         _ => message.ToString()!,
     };

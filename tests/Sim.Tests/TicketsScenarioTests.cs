@@ -41,6 +41,43 @@ public sealed class TicketsScenarioTests : IDisposable
 
         using var file = JsonDocument.Parse(File.ReadAllText(Db));
         Assert.Equal(0, file.RootElement.GetProperty("count").GetInt32());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+        Assert.Equal(0, root.GetProperty("orphans").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("--kill")]
+    [InlineData("--terminate")]
+    public async Task When_the_lock_holder_dies_the_next_buyer_gets_the_lock_and_the_file_stays_consistent(string fault)
+    {
+        // Each buyer holds the lock for 2 s; the first holder is ended 0.5 s into its turn.
+        var run = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "4", "--tickets", "2", "--delay-ms", "2000",
+            fault, "holder@0.5", "--db", Db, "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        var tickets = root.GetProperty("tickets");
+        var faults = root.GetProperty("faults").EnumerateArray().ToList();
+        var victim = Assert.Single(faults).GetProperty("name").GetString();
+        Assert.NotNull(victim);
+        var processes = root.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        Assert.Equal(fault == "--kill" ? -9 : -15, processes[victim].GetProperty("exitcode").GetInt32());
+        Assert.All(processes.Values.Where(p => p.GetProperty("name").GetString() != victim),
+            p => Assert.Equal(0, p.GetProperty("exitcode").GetInt32()));
+        // The victim died before writing: survivors sold both tickets, nothing lost or oversold, file whole.
+        var sold = tickets.GetProperty("sold").GetInt32();
+        var landed = tickets.GetProperty("landed_unreported").GetInt32();
+        var remaining = tickets.GetProperty("remaining").GetInt32();
+        Assert.Equal(2, sold + landed + remaining);
+        Assert.Equal(0, tickets.GetProperty("oversold").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("lost_updates").GetInt32());
+        Assert.Equal(2, sold);
+        using var file = JsonDocument.Parse(File.ReadAllText(Db));
+        Assert.Equal(remaining, file.RootElement.GetProperty("count").GetInt32());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+        if (fault == "--kill")
+            Assert.True(root.GetProperty("timing").GetProperty("handover_after_kill_ms").GetInt64() < 2000);
     }
 
     [Fact]

@@ -26,12 +26,13 @@ public sealed class Buyer : IRole
         long token = 0;
         // How long this buyer queued for the lock and held it: the cost of serialising the purchases.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        long waitedUs = 0, heldUs = 0;
+        long waitedUs = 0, heldUs = 0, grantedAtMs = 0;
         if (useLock)
         {
             await using (var held = await participant.Lock(LockName).AcquireAsync(lockTimeout, cancellationToken).ConfigureAwait(false))
             {
                 waitedUs = (long)clock.Elapsed.TotalMicroseconds;
+                grantedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 token = held.Token;
                 purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
             }
@@ -49,6 +50,7 @@ public sealed class Buyer : IRole
             ["token"] = token,
             ["waited_us"] = waitedUs,
             ["held_us"] = heldUs,
+            ["granted_at_ms"] = grantedAtMs,
         }).ConfigureAwait(false);
         return 0;
     }

@@ -81,6 +81,9 @@ internal static class Codecs
         Add<TicketWriteAccepted>("TA", (w, m) => { w.Int(m.Count); w.Long(m.Token); }, r => new TicketWriteAccepted(r.Int(), r.Long()));
         Add<TicketWriteRejected>("TR", (w, m) => { w.Str(m.Reason); w.Long(m.LastToken); }, r => new TicketWriteRejected(r.Str(), r.Long()));
         Add<TicketStoreFailed>("TF", (w, m) => w.Str(m.Reason), r => new TicketStoreFailed(r.Str()));
+        Add<GetTicketWrites>("TG", (_, _) => { }, _ => GetTicketWrites.Instance);
+        Add<TicketWrites>("TL", (w, m) => w.List(m.All, t => { w.Str(t.Writer); w.Int(t.Count); w.Long(t.Token); }),
+            r => new TicketWrites(r.List(() => new TicketWrite(r.Str(), r.Int(), r.Long()))));
 
         // Start barrier
         Add<Ready>("BR", (w, m) => { w.Str(m.Name); w.Int(m.Pid); }, r => new Ready(r.Str(), r.Int()));
