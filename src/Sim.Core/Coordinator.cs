@@ -18,6 +18,7 @@ public sealed class Coordinator
         Barrier = system.ActorOf(StartBarrier.Props(), StartBarrier.Name);
         Results = system.ActorOf(ResultCollector.Props(), ResultCollector.Name);
         Roster = system.ActorOf(Core.Roster.Props(), Core.Roster.Name);
+        Queues = system.ActorOf(QueueManager.Props(), QueueManager.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
@@ -26,6 +27,7 @@ public sealed class Coordinator
     public IActorRef Barrier { get; }
     public IActorRef Results { get; }
     public IActorRef Roster { get; }
+    public IActorRef Queues { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>

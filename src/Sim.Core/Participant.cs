@@ -83,6 +83,16 @@ public sealed class Participant : IAsyncDisposable
 
     public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, Name, Session);
 
+    /// <summary>The named queue on the coordinator (created on first use with this maxsize; 0 = unbounded).</summary>
+    public async Task<SimQueue> QueueAsync(string name, int maxSize = 0) =>
+        await SimQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
+            name, maxSize, Name, Session).ConfigureAwait(false);
+
+    /// <summary>The named joinable queue on the coordinator (created on first use).</summary>
+    public async Task<SimJoinableQueue> JoinableQueueAsync(string name, int maxSize = 0) =>
+        await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
+            name, maxSize, Name, Session).ConfigureAwait(false);
+
     public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null)
     {
         var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout).ConfigureAwait(false);

@@ -42,6 +42,24 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new ResultRecorded("buyer-3");
         yield return GetResults.Instance;
         yield return new AwaitResults(8);
+        yield return new DeclareQueue("q", 10, true);
+        yield return new QueueDeclared("q", owner);
+        yield return new QueuePut("producer-1", [QueueItem.Text("a"), QueueItem.None, QueueItem.Bytes([1, 2, 3])], TimeSpan.FromSeconds(2));
+        yield return new QueuePutDone(3);
+        yield return new QueueFull(1);
+        yield return new QueueGet("consumer-1", owner, 10, TimeSpan.FromSeconds(1));
+        yield return new QueueItems([new Delivery(7, QueueItem.Text("x")), new Delivery(8, QueueItem.None)]);
+        yield return QueueEmpty.Instance;
+        yield return new QueueClosed("q");
+        yield return new QueueTaskDone("consumer-1", 2);
+        yield return new QueueTaskDoneAck(5);
+        yield return new QueueError("why");
+        yield return new QueueJoin(TimeSpan.FromSeconds(3));
+        yield return new QueueJoined("q");
+        yield return new QueueJoinTimedOut(4);
+        yield return CloseQueue.Instance;
+        yield return GetQueueStatus.Instance;
+        yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1);
         yield return new Results([new ParticipantResult("b", "buyer", 1, new Dictionary<string, long> { ["x"] = -1 })]);
     }
 
@@ -70,6 +88,8 @@ public sealed class SimSerializerSpec : SimSpec
         }
     }
 
+    private static string Item(QueueItem item) => $"{item.Kind}:{Convert.ToHexString(item.Payload)}";
+
     // Records with list or dictionary members compare by reference, so compare their contents as text.
     private static string Describe(object message) => message switch
     {
@@ -78,6 +98,10 @@ public sealed class SimSerializerSpec : SimSpec
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
         TicketWrites tw => string.Join(";", tw.All),
+        QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",
+        QueueItems qi => string.Join(",", qi.Deliveries.Select(d => $"{d.Id}:{Item(d.Item)}")),
+        QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}",
+        QueueGet g => $"{g.Consumer}|{g.Session.Path}|{g.Max}|{g.Timeout}",
         Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.MaxHolders}",
         _ => message.ToString()!,
     };

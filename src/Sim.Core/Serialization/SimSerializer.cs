@@ -107,6 +107,41 @@ internal static class Codecs
         Add<Results>("RS", (w, m) => w.List(m.All, p => ByType![typeof(ParticipantResult)].Write(w, p)),
             r => new Results(r.List(() => (ParticipantResult)ByManifest!["RP"].Read(r))));
 
+        // Queues
+        void Item(WireWriter w, QueueItem item) { w.Int((int)item.Kind); w.Bytes(item.Payload); }
+        QueueItem ReadItem(WireReader r)
+        {
+            var kind = (QueueItemKind)r.Int();
+            var payload = r.Bytes();
+            return kind == QueueItemKind.None ? QueueItem.None : new QueueItem(kind, payload);
+        }
+        Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); }, r => new DeclareQueue(r.Str(), r.Int(), r.Bool()));
+        Add<QueueDeclared>("QR", (w, m) => { w.Str(m.Queue); w.Ref(m.Ref); }, r => new QueueDeclared(r.Str(), r.Ref()));
+        Add<QueuePut>("QP", (w, m) => { w.Str(m.Producer); w.List(m.Items, i => Item(w, i)); w.Time(m.Timeout); },
+            r => new QueuePut(r.Str(), r.List(() => ReadItem(r)), r.Time()));
+        Add<QueuePutDone>("QO", (w, m) => w.Int(m.Count), r => new QueuePutDone(r.Int()));
+        Add<QueueFull>("QF", (w, m) => w.Int(m.Accepted), r => new QueueFull(r.Int()));
+        Add<QueueGet>("QG", (w, m) => { w.Str(m.Consumer); w.Ref(m.Session); w.Int(m.Max); w.Time(m.Timeout); },
+            r => new QueueGet(r.Str(), r.Ref(), r.Int(), r.Time()));
+        Add<QueueItems>("QI", (w, m) => w.List(m.Deliveries, d => { w.Long(d.Id); Item(w, d.Item); }),
+            r => new QueueItems(r.List(() => new Delivery(r.Long(), ReadItem(r)))));
+        Add<QueueEmpty>("QE", (_, _) => { }, _ => QueueEmpty.Instance);
+        Add<QueueClosed>("QC", (w, m) => w.Str(m.Queue), r => new QueueClosed(r.Str()));
+        Add<QueueTaskDone>("QT", (w, m) => { w.Str(m.Consumer); w.Int(m.Count); }, r => new QueueTaskDone(r.Str(), r.Int()));
+        Add<QueueTaskDoneAck>("QA", (w, m) => w.Long(m.Unfinished), r => new QueueTaskDoneAck(r.Long()));
+        Add<QueueError>("QX", (w, m) => w.Str(m.Reason), r => new QueueError(r.Str()));
+        Add<QueueJoin>("QJ", (w, m) => w.Time(m.Timeout), r => new QueueJoin(r.Time()));
+        Add<QueueJoined>("QK", (w, m) => w.Str(m.Queue), r => new QueueJoined(r.Str()));
+        Add<QueueJoinTimedOut>("QL", (w, m) => w.Long(m.Unfinished), r => new QueueJoinTimedOut(r.Long()));
+        Add<CloseQueue>("QZ", (_, _) => { }, _ => CloseQueue.Instance);
+        Add<GetQueueStatus>("QS", (_, _) => { }, _ => GetQueueStatus.Instance);
+        Add<QueueStatus>("QU", (w, m) =>
+            {
+                w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Bool(m.Closed); w.Int(m.Size);
+                w.Long(m.Unfinished); w.Int(m.InFlight); w.Long(m.Redelivered);
+            },
+            r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long()));
+
         ByType = all.ToDictionary(c => c.Type);
         ByManifest = all.ToDictionary(c => c.Manifest, StringComparer.Ordinal);
     }
@@ -120,6 +155,13 @@ internal sealed class WireWriter(Stream stream) : IDisposable
     public void Int(int value) => _writer.Write(value);
     public void Long(long value) => _writer.Write(value);
     public void Time(TimeSpan value) => _writer.Write(value.Ticks);
+    public void Bool(bool value) => _writer.Write(value);
+
+    public void Bytes(byte[] value)
+    {
+        _writer.Write(value.Length);
+        _writer.Write(value);
+    }
 
     public void NullableInt(int? value)
     {
@@ -148,6 +190,15 @@ internal sealed class WireReader(Stream stream, ExtendedActorSystem system) : ID
     public int Int() => _reader.ReadInt32();
     public long Long() => _reader.ReadInt64();
     public TimeSpan Time() => TimeSpan.FromTicks(_reader.ReadInt64());
+    public bool Bool() => _reader.ReadBoolean();
+
+    public byte[] Bytes()
+    {
+        var length = _reader.ReadInt32();
+        if (length < 0 || length > QueueItem.MaxPayloadBytes)
+            throw new System.Runtime.Serialization.SerializationException($"payload length {length} out of range");
+        return _reader.ReadBytes(length);
+    }
     public int? NullableInt() => _reader.ReadBoolean() ? _reader.ReadInt32() : null;
     public IActorRef Ref() => system.Provider.ResolveActorRef(_reader.ReadString());
 

@@ -1,0 +1,454 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+
+namespace Sim.Core;
+
+// ---- Items ----------------------------------------------------------------------------------
+
+public enum QueueItemKind : byte
+{
+    /// <summary>Python's <c>None</c>: the lesson's end-of-work sentinel.</summary>
+    None = 0,
+    Text = 1,
+    Bytes = 2,
+}
+
+/// <summary>One item in a queue: text, bytes, or the sentinel <see cref="None"/>. Part of queue messages.</summary>
+public sealed record QueueItem(QueueItemKind Kind, byte[] Payload)
+{
+    /// <summary>Largest payload one item may carry (the remote frame size is set above it, in hocon/akka.hocon).</summary>
+    public const int MaxPayloadBytes = 8 * 1024 * 1024;
+
+    public static readonly QueueItem None = new(QueueItemKind.None, []);
+
+    public static QueueItem Text(string text) => Checked(new QueueItem(QueueItemKind.Text, Encoding.UTF8.GetBytes(text)));
+
+    public static QueueItem Bytes(byte[] bytes) => Checked(new QueueItem(QueueItemKind.Bytes, bytes));
+
+    public bool IsNone => Kind == QueueItemKind.None;
+
+    public string AsText() => Kind == QueueItemKind.Text
+        ? Encoding.UTF8.GetString(Payload)
+        : throw new InvalidOperationException($"item is {Kind}, not text");
+
+    public override string ToString() => Kind switch
+    {
+        QueueItemKind.None => "None",
+        QueueItemKind.Text => Payload.Length <= 40 ? $"'{AsText()}'" : $"text({Payload.Length} bytes)",
+        _ => $"bytes({Payload.Length})",
+    };
+
+    private static QueueItem Checked(QueueItem item) =>
+        item.Payload.Length <= MaxPayloadBytes
+            ? item
+            : throw new ArgumentException($"queue item of {item.Payload.Length} bytes is larger than the {MaxPayloadBytes} bytes allowed");
+}
+
+/// <summary>An item handed to a consumer; joinable queues track it until the consumer's task_done.</summary>
+public sealed record Delivery(long Id, QueueItem Item);
+
+// ---- Protocol -------------------------------------------------------------------------------
+
+/// <summary>Create the named queue if it does not exist (answered with <see cref="QueueDeclared"/>).</summary>
+public sealed record DeclareQueue(string Queue, int MaxSize, bool Joinable) : ISimMessage;
+
+public sealed record QueueDeclared(string Queue, IActorRef Ref) : ISimMessage;
+
+/// <summary>Put items (a batch keeps their order); waits up to <paramref name="Timeout"/> for room when the queue is bounded.</summary>
+public sealed record QueuePut(string Producer, IReadOnlyList<QueueItem> Items, TimeSpan Timeout) : ISimMessage;
+
+/// <summary>All items of the put are in the queue.</summary>
+public sealed record QueuePutDone(int Count) : ISimMessage;
+
+/// <summary>Python's <c>queue.Full</c>: only the first <paramref name="Accepted"/> items of the put went in.</summary>
+public sealed record QueueFull(int Accepted) : ISimMessage;
+
+/// <summary>Up to <paramref name="Max"/> items for <paramref name="Consumer"/>; waits up to <paramref name="Timeout"/> for the first.</summary>
+public sealed record QueueGet(string Consumer, IActorRef Session, int Max, TimeSpan Timeout) : ISimMessage;
+
+public sealed record QueueItems(IReadOnlyList<Delivery> Deliveries) : ISimMessage;
+
+/// <summary>Python's <c>queue.Empty</c>: nothing arrived within the timeout.</summary>
+public sealed record QueueEmpty : ISimMessage
+{
+    public static readonly QueueEmpty Instance = new();
+}
+
+/// <summary>The queue is closed (puts refused) or closed and drained (gets end).</summary>
+public sealed record QueueClosed(string Queue) : ISimMessage;
+
+/// <summary>Mark <paramref name="Count"/> of the consumer's oldest unfinished deliveries done (joinable queues).</summary>
+public sealed record QueueTaskDone(string Consumer, int Count) : ISimMessage;
+
+public sealed record QueueTaskDoneAck(long Unfinished) : ISimMessage;
+
+public sealed record QueueError(string Reason) : ISimMessage;
+
+/// <summary>Answered with <see cref="QueueJoined"/> once every item put has been marked done.</summary>
+public sealed record QueueJoin(TimeSpan Timeout) : ISimMessage;
+
+public sealed record QueueJoined(string Queue) : ISimMessage;
+
+public sealed record QueueJoinTimedOut(long Unfinished) : ISimMessage;
+
+public sealed record CloseQueue : ISimMessage
+{
+    public static readonly CloseQueue Instance = new();
+}
+
+public sealed record GetQueueStatus : ISimMessage
+{
+    public static readonly GetQueueStatus Instance = new();
+}
+
+/// <summary>Sizes as Python reports them (qsize is a snapshot), plus what Sim tracks on top.</summary>
+public sealed record QueueStatus(
+    string Queue, int MaxSize, bool Joinable, bool Closed, int Size, long Unfinished, int InFlight, long Redelivered) : ISimMessage;
+
+// ---- Actors ---------------------------------------------------------------------------------
+
+/// <summary>Hosts the named queues of a run: each queue is a child actor whose mailbox and buffer are the queue.</summary>
+public sealed class QueueManager : ReceiveActor
+{
+    public const string Name = "queues";
+
+    public static Props Props() => Akka.Actor.Props.Create(() => new QueueManager());
+
+    public QueueManager()
+    {
+        Receive<DeclareQueue>(m =>
+        {
+            if (string.IsNullOrWhiteSpace(m.Queue) || m.MaxSize < 0)
+            {
+                Sender.Tell(new QueueError($"a queue needs a name and a maxsize >= 0, got '{m.Queue}', {m.MaxSize}"));
+                return;
+            }
+            var child = Context.Child(Uri.EscapeDataString(m.Queue));
+            if (child.IsNobody())
+                Sender.Tell(new QueueDeclared(m.Queue,
+                    Context.ActorOf(QueueActor.Props(m.Queue, m.MaxSize, m.Joinable), Uri.EscapeDataString(m.Queue))));
+            else
+                child.Forward(m); // the queue itself checks that the shape asked for is its own
+        });
+    }
+}
+
+/// <summary>
+/// One queue with Python's <c>multiprocessing.Queue</c> semantics (maxsize with back-pressure, blocking
+/// put/get with timeouts, close) and, when joinable, <c>JoinableQueue</c>'s unfinished-task count, task_done
+/// and join. Better than Python: the items a consumer held when its process died go back to the queue.
+/// </summary>
+public sealed class QueueActor : ReceiveActor
+{
+    private sealed record Deadline(long WaitId) : INoSerializationVerificationNeeded;
+
+    private sealed class PendingPut(long id, IActorRef replyTo, QueuePut put, ICancelable? timer)
+    {
+        public long Id { get; } = id;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public QueuePut Put { get; } = put;
+        public ICancelable? Timer { get; } = timer;
+        public int Accepted { get; set; }
+    }
+
+    private sealed class PendingGet(long id, IActorRef replyTo, QueueGet get, ICancelable? timer)
+    {
+        public long Id { get; } = id;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public QueueGet Get { get; } = get;
+        public ICancelable? Timer { get; } = timer;
+    }
+
+    private readonly string _name;
+    private readonly int _maxSize;
+    private readonly bool _joinable;
+    private readonly LinkedList<Delivery> _buffer = new();
+    private readonly LinkedList<PendingPut> _puts = new();
+    private readonly LinkedList<PendingGet> _gets = new();
+    private readonly List<(IActorRef ReplyTo, ICancelable? Timer, long Id)> _joins = new();
+    // Joinable: what each consumer holds and has not marked done, oldest first.
+    private readonly Dictionary<string, LinkedList<Delivery>> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _sessions = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _nextDeliveryId;
+    private long _nextWaitId;
+    private long _unfinished;
+    private long _redelivered;
+    private bool _closed;
+
+    public static Props Props(string name, int maxSize, bool joinable) =>
+        Akka.Actor.Props.Create(() => new QueueActor(name, maxSize, joinable));
+
+    public QueueActor(string name, int maxSize, bool joinable)
+    {
+        _name = name;
+        _maxSize = maxSize;
+        _joinable = joinable;
+
+        Receive<DeclareQueue>(m => Sender.Tell(m.MaxSize == _maxSize && m.Joinable == _joinable
+            ? new QueueDeclared(_name, Self)
+            : new QueueError($"queue '{_name}' exists with maxsize {_maxSize}, joinable {_joinable}")));
+        Receive<QueuePut>(OnPut);
+        Receive<QueueGet>(OnGet);
+        Receive<QueueTaskDone>(OnTaskDone);
+        Receive<QueueJoin>(OnJoin);
+        Receive<Deadline>(OnDeadline);
+        Receive<CloseQueue>(_ =>
+        {
+            _closed = true;
+            // Producers still waiting for room will never get it.
+            foreach (var put in _puts)
+            {
+                put.Timer?.Cancel();
+                put.ReplyTo.Tell(new QueueClosed(_name));
+            }
+            _puts.Clear();
+            ServeGets();
+            Sender.Tell(Status());
+        });
+        Receive<GetQueueStatus>(_ => Sender.Tell(Status()));
+        Receive<ParticipantExited>(m => Requeue(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}"));
+        Receive<Terminated>(m =>
+        {
+            if (_sessions.Remove(m.ActorRef, out var consumer))
+                Requeue(consumer, "its node is unreachable");
+        });
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(ParticipantExited));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    private bool HasRoom => _maxSize == 0 || _buffer.Count < _maxSize;
+
+    private void OnPut(QueuePut m)
+    {
+        if (_closed)
+        {
+            Sender.Tell(new QueueClosed(_name));
+            return;
+        }
+        var pending = new PendingPut(++_nextWaitId, Sender, m, null);
+        // Earlier producers waiting for room go first: the queue stays FIFO across producers.
+        if (_puts.Count == 0)
+            Accept(pending);
+        if (pending.Accepted == m.Items.Count)
+        {
+            Sender.Tell(new QueuePutDone(m.Items.Count));
+            ServeGets();
+            return;
+        }
+        if (m.Timeout <= TimeSpan.Zero)
+        {
+            Sender.Tell(new QueueFull(pending.Accepted));
+            ServeGets();
+            return;
+        }
+        var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(m.Timeout, Self, new Deadline(pending.Id), Self);
+        var waiting = new PendingPut(pending.Id, Sender, m, timer) { Accepted = pending.Accepted };
+        _puts.AddLast(waiting);
+        ServeGets();
+    }
+
+    private void Accept(PendingPut put)
+    {
+        while (put.Accepted < put.Put.Items.Count && HasRoom)
+        {
+            _buffer.AddLast(new Delivery(++_nextDeliveryId, put.Put.Items[put.Accepted]));
+            put.Accepted++;
+            if (_joinable)
+                _unfinished++;
+        }
+    }
+
+    private void OnGet(QueueGet m)
+    {
+        if (m.Max < 1)
+        {
+            Sender.Tell(new QueueError($"get needs max >= 1, got {m.Max}"));
+            return;
+        }
+        if (_buffer.Count > 0 && _gets.Count == 0)
+        {
+            Deliver(Sender, m);
+            AdmitWaitingPuts();
+            return;
+        }
+        if (_closed)
+        {
+            Sender.Tell(new QueueClosed(_name));
+            return;
+        }
+        if (m.Timeout <= TimeSpan.Zero)
+        {
+            Sender.Tell(QueueEmpty.Instance);
+            return;
+        }
+        var id = ++_nextWaitId;
+        var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(m.Timeout, Self, new Deadline(id), Self);
+        _gets.AddLast(new PendingGet(id, Sender, m, timer));
+    }
+
+    private void Deliver(IActorRef replyTo, QueueGet get)
+    {
+        var deliveries = new List<Delivery>(Math.Min(get.Max, _buffer.Count));
+        long bytes = 0;
+        // One reply stays within one remote frame: at most one item's worth of payload, whatever the count.
+        while (deliveries.Count < get.Max && _buffer.First is { } first
+               && (deliveries.Count == 0 || bytes + first.Value.Item.Payload.Length <= QueueItem.MaxPayloadBytes))
+        {
+            _buffer.RemoveFirst();
+            deliveries.Add(first.Value);
+            bytes += first.Value.Item.Payload.Length;
+        }
+        if (_joinable)
+        {
+            if (!_inFlight.TryGetValue(get.Consumer, out var held))
+                _inFlight[get.Consumer] = held = new LinkedList<Delivery>();
+            foreach (var delivery in deliveries)
+                held.AddLast(delivery);
+            if (!get.Session.IsNobody() && _sessions.TryAdd(get.Session, get.Consumer))
+                Context.Watch(get.Session);
+        }
+        replyTo.Tell(new QueueItems(deliveries));
+    }
+
+    /// <summary>Hands buffered items to waiting consumers, oldest waiter first; closed and drained ends them.</summary>
+    private void ServeGets()
+    {
+        while (_buffer.Count > 0 && _gets.First is { } first)
+        {
+            _gets.RemoveFirst();
+            first.Value.Timer?.Cancel();
+            Deliver(first.Value.ReplyTo, first.Value.Get);
+        }
+        if (_closed && _buffer.Count == 0)
+        {
+            foreach (var get in _gets)
+            {
+                get.Timer?.Cancel();
+                get.ReplyTo.Tell(new QueueClosed(_name));
+            }
+            _gets.Clear();
+        }
+        AdmitWaitingPuts();
+    }
+
+    private void AdmitWaitingPuts()
+    {
+        var admitted = false;
+        while (_puts.First is { } first && HasRoom)
+        {
+            Accept(first.Value);
+            admitted = true;
+            if (first.Value.Accepted < first.Value.Put.Items.Count)
+                break;
+            _puts.RemoveFirst();
+            first.Value.Timer?.Cancel();
+            first.Value.ReplyTo.Tell(new QueuePutDone(first.Value.Put.Items.Count));
+        }
+        if (admitted && _gets.Count > 0 && _buffer.Count > 0)
+            ServeGets();
+    }
+
+    private void OnTaskDone(QueueTaskDone m)
+    {
+        if (!_joinable)
+        {
+            Sender.Tell(new QueueError($"queue '{_name}' is not joinable: task_done() has no meaning here"));
+            return;
+        }
+        var held = _inFlight.GetValueOrDefault(m.Consumer);
+        if (m.Count < 1 || held is null || held.Count < m.Count)
+        {
+            Sender.Tell(new QueueError(
+                $"task_done() called more times than items were delivered to {m.Consumer} ({held?.Count ?? 0} unfinished, {m.Count} done)"));
+            return;
+        }
+        for (var i = 0; i < m.Count; i++)
+            held.RemoveFirst();
+        _unfinished -= m.Count;
+        Sender.Tell(new QueueTaskDoneAck(_unfinished));
+        if (_unfinished == 0)
+            CompleteJoins();
+    }
+
+    private void OnJoin(QueueJoin m)
+    {
+        if (!_joinable)
+        {
+            Sender.Tell(new QueueError($"queue '{_name}' is not joinable"));
+            return;
+        }
+        if (_unfinished == 0)
+        {
+            Sender.Tell(new QueueJoined(_name));
+            return;
+        }
+        var id = ++_nextWaitId;
+        var timer = m.Timeout <= TimeSpan.Zero
+            ? null
+            : Context.System.Scheduler.ScheduleTellOnceCancelable(m.Timeout, Self, new Deadline(id), Self);
+        if (timer is null)
+        {
+            Sender.Tell(new QueueJoinTimedOut(_unfinished));
+            return;
+        }
+        _joins.Add((Sender, timer, id));
+    }
+
+    private void CompleteJoins()
+    {
+        foreach (var (replyTo, timer, _) in _joins)
+        {
+            timer?.Cancel();
+            replyTo.Tell(new QueueJoined(_name));
+        }
+        _joins.Clear();
+    }
+
+    private void OnDeadline(Deadline m)
+    {
+        if (_gets.FirstOrDefault(g => g.Id == m.WaitId) is { } get)
+        {
+            _gets.Remove(get);
+            get.ReplyTo.Tell(QueueEmpty.Instance);
+            return;
+        }
+        if (_puts.FirstOrDefault(p => p.Id == m.WaitId) is { } put)
+        {
+            _puts.Remove(put);
+            put.ReplyTo.Tell(new QueueFull(put.Accepted));
+            // A producer that gave up no longer holds back the ones behind it.
+            AdmitWaitingPuts();
+            return;
+        }
+        var join = _joins.FindIndex(j => j.Id == m.WaitId);
+        if (join >= 0)
+        {
+            _joins[join].ReplyTo.Tell(new QueueJoinTimedOut(_unfinished));
+            _joins.RemoveAt(join);
+        }
+    }
+
+    /// <summary>Items a dead consumer held but never finished go back to the front, for the next consumer.</summary>
+    private void Requeue(string consumer, string why)
+    {
+        foreach (var get in _gets.Where(g => g.Get.Consumer == consumer).ToList())
+        {
+            get.Timer?.Cancel();
+            _gets.Remove(get);
+        }
+        if (!_inFlight.Remove(consumer, out var held) || held.Count == 0)
+            return;
+        _log.Info("Queue {0}: {1} item(s) held by {2} go back to the queue: {3}", _name, held.Count, consumer, why);
+        for (var node = held.Last; node is not null; node = node.Previous)
+            _buffer.AddFirst(node.Value);
+        _redelivered += held.Count;
+        ServeGets();
+    }
+
+    private QueueStatus Status() =>
+        new(_name, _maxSize, _joinable, _closed, _buffer.Count, _unfinished, _inFlight.Values.Sum(h => h.Count), _redelivered);
+}

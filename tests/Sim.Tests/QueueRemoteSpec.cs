@@ -1,0 +1,76 @@
+using Akka.Actor;
+using Sim.Core;
+using Xunit;
+
+namespace Sim.Tests;
+
+/// <summary>Queues across real Akka.Remote connections: two actor systems on loopback, Sim's real config.</summary>
+public sealed class QueueRemoteSpec : IAsyncLifetime
+{
+    private ActorSystem _coordinatorSystem = null!;
+    private ActorSystem _participantSystem = null!;
+    private Coordinator _coordinator = null!;
+
+    public Task InitializeAsync()
+    {
+        _coordinatorSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
+        _participantSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
+        _coordinator = Coordinator.Start(_coordinatorSystem);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _participantSystem.Terminate();
+        await _coordinatorSystem.Terminate();
+    }
+
+    private Task<Participant> ConnectAsync(string name) =>
+        Participant.ConnectAsync(_participantSystem, _coordinator.Address,
+            new ParticipantInfo(name, "test", Environment.ProcessId, new Dictionary<string, string>()), TimeSpan.FromSeconds(30));
+
+    [Fact]
+    public async Task Items_of_8_MiB_cross_the_wire_intact_as_bytes_and_as_text()
+    {
+        await using var producer = await ConnectAsync("producer-1");
+        await using var consumer = await ConnectAsync("consumer-1");
+        var sending = await producer.QueueAsync("big");
+        var receiving = await consumer.QueueAsync("big");
+
+        var bytes = new byte[QueueItem.MaxPayloadBytes];
+        new Random(42).NextBytes(bytes);
+        var text = new string('x', QueueItem.MaxPayloadBytes - 10) + "the end ✓";
+        await sending.PutAsync(QueueItem.Bytes(bytes), TimeSpan.FromSeconds(30));
+        await sending.PutAsync(text[..^2], TimeSpan.FromSeconds(30));
+        await sending.PutManyAsync([QueueItem.Text("small-1"), QueueItem.Bytes(bytes), QueueItem.Text("small-2")], TimeSpan.FromSeconds(30));
+
+        Assert.Equal(bytes, (await receiving.GetAsync(TimeSpan.FromSeconds(30))).Payload);
+        Assert.Equal(text[..^2], (await receiving.GetAsync(TimeSpan.FromSeconds(30))).AsText());
+        var rest = new List<QueueItem>();
+        while (rest.Count < 3)
+            rest.AddRange(await receiving.GetManyAsync(10, TimeSpan.FromSeconds(30)));
+        Assert.Equal("small-1", rest[0].AsText());
+        Assert.Equal(bytes, rest[1].Payload);
+        Assert.Equal("small-2", rest[2].AsText());
+    }
+
+    [Fact]
+    public async Task Many_small_items_arrive_once_each_in_order()
+    {
+        await using var producer = await ConnectAsync("producer-1");
+        await using var consumer = await ConnectAsync("consumer-1");
+        var sending = await producer.QueueAsync("stream", maxSize: 1000);
+        var receiving = await consumer.QueueAsync("stream", maxSize: 1000);
+        receiving.Prefetch = 100;
+        const int count = 20_000;
+        var put = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i += 100)
+                await sending.PutManyAsync(Enumerable.Range(i, 100).Select(n => QueueItem.Text(n.ToString())).ToList(), TimeSpan.FromSeconds(30));
+        });
+        for (var expected = 0; expected < count; expected++)
+            Assert.Equal(expected.ToString(), (await receiving.GetAsync(TimeSpan.FromSeconds(30))).AsText());
+        await put;
+        Assert.True(await receiving.EmptyAsync());
+    }
+}

@@ -1,0 +1,215 @@
+using Akka.Actor;
+using Sim.Core;
+using Xunit;
+
+namespace Sim.Tests;
+
+public sealed class QueueSpec : SimSpec
+{
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(200);
+    private readonly IActorRef _manager;
+
+    public QueueSpec() => _manager = Sys.ActorOf(QueueManager.Props());
+
+    private Task<SimQueue> Queue(string owner, int maxSize = 0, string name = "q") =>
+        SimQueue.DeclareAsync(_manager, name, maxSize, owner, CreateTestProbe().Ref);
+
+    private Task<SimJoinableQueue> Joinable(string owner, IActorRef? session = null, int maxSize = 0, string name = "jq") =>
+        SimJoinableQueue.DeclareAsync(_manager, name, maxSize, owner, session ?? CreateTestProbe().Ref);
+
+    [Fact]
+    public async Task Items_come_out_in_the_order_they_went_in()
+    {
+        var producer = await Queue("producer-1");
+        var consumer = await Queue("consumer-1");
+        for (var i = 0; i < 100; i++)
+            await producer.PutAsync($"item-{i}");
+        Assert.Equal(100, await consumer.QSizeAsync());
+        for (var i = 0; i < 100; i++)
+            Assert.Equal($"item-{i}", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        Assert.True(await consumer.EmptyAsync());
+    }
+
+    [Fact]
+    public async Task Get_waits_for_a_put_and_times_out_with_empty()
+    {
+        var consumer = await Queue("consumer-1");
+        var producer = await Queue("producer-1");
+        await Assert.ThrowsAsync<QueueEmptyException>(() => consumer.GetAsync(Short));
+        await Assert.ThrowsAsync<QueueEmptyException>(() => consumer.GetNowaitAsync());
+
+        var waiting = consumer.GetAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        await producer.PutAsync("late");
+        Assert.Equal("late", (await waiting).AsText());
+    }
+
+    [Fact]
+    public async Task Maxsize_makes_put_wait_for_room_and_time_out_with_full()
+    {
+        var producer = await Queue("producer-1", maxSize: 2, name: "bounded");
+        var consumer = await Queue("consumer-1", maxSize: 2, name: "bounded");
+        await producer.PutAsync("a");
+        await producer.PutAsync("b");
+        Assert.True(await producer.FullAsync());
+        await Assert.ThrowsAsync<QueueFullException>(() => producer.PutAsync("c", Short));
+        await Assert.ThrowsAsync<QueueFullException>(() => producer.PutNowaitAsync(QueueItem.Text("c")));
+
+        var blocked = producer.PutAsync("c", TimeSpan.FromSeconds(10));
+        await Task.Delay(100);
+        Assert.False(blocked.IsCompleted);
+        Assert.Equal("a", (await consumer.GetAsync()).AsText());
+        await blocked;
+        Assert.Equal(2, await consumer.QSizeAsync());
+        Assert.Equal("b", (await consumer.GetAsync()).AsText());
+        Assert.Equal("c", (await consumer.GetAsync()).AsText());
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_maxsize_goes_in_as_room_frees_up_in_order()
+    {
+        var producer = await Queue("producer-1", maxSize: 3, name: "small");
+        var consumer = await Queue("consumer-1", maxSize: 3, name: "small");
+        var put = producer.PutManyAsync(Enumerable.Range(0, 10).Select(i => QueueItem.Text($"{i}")).ToList(), TimeSpan.FromSeconds(10));
+        var got = new List<string>();
+        while (got.Count < 10)
+        {
+            Assert.True(await consumer.QSizeAsync() <= 3);
+            got.Add((await consumer.GetAsync(TimeSpan.FromSeconds(10))).AsText());
+        }
+        await put;
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"{i}"), got);
+    }
+
+    [Fact]
+    public async Task Items_of_one_producer_stay_in_order_when_producers_interleave()
+    {
+        var producers = await Task.WhenAll(Enumerable.Range(1, 3).Select(p => Queue($"producer-{p}")));
+        var consumer = await Queue("consumer-1");
+        await Task.WhenAll(producers.Select(async (q, p) =>
+        {
+            for (var i = 0; i < 50; i++)
+                await q.PutAsync($"{p}:{i}");
+        }));
+        var items = (await consumer.GetManyAsync(1000, TimeSpan.FromSeconds(5))).Select(i => i.AsText().Split(':')).ToList();
+        Assert.Equal(150, items.Count);
+        foreach (var group in items.GroupBy(parts => parts[0]))
+            Assert.Equal(Enumerable.Range(0, 50), group.Select(parts => int.Parse(parts[1])));
+    }
+
+    [Fact]
+    public async Task Close_refuses_puts_and_lets_consumers_drain_then_end()
+    {
+        var producer = await Queue("producer-1");
+        var consumer = await Queue("consumer-1");
+        var other = await Queue("consumer-2");
+        var waitingOnEmpty = other.GetAsync(TimeSpan.FromSeconds(10));
+        await producer.PutAsync("last");
+        Assert.Equal("last", (await waitingOnEmpty).AsText());
+        await producer.PutAsync("left over");
+        var blocked = consumer.GetAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("left over", (await blocked).AsText());
+
+        var parked = other.GetAsync(TimeSpan.FromSeconds(10));
+        await producer.CloseAsync();
+        await Assert.ThrowsAsync<QueueClosedException>(() => parked);
+        await Assert.ThrowsAsync<QueueClosedException>(() => producer.PutAsync("too late"));
+        await Assert.ThrowsAsync<QueueClosedException>(() => consumer.GetAsync(Short));
+    }
+
+    [Fact]
+    public async Task Sentinel_none_travels_like_any_item()
+    {
+        var producer = await Queue("producer-1");
+        var consumer = await Queue("consumer-1");
+        await producer.PutAsync(QueueItem.None);
+        Assert.True((await consumer.GetAsync()).IsNone);
+    }
+
+    [Fact]
+    public async Task Join_completes_when_every_item_is_marked_done()
+    {
+        var producer = await Joinable("producer-1");
+        var consumer = await Joinable("consumer-1");
+        for (var i = 0; i < 3; i++)
+            await producer.PutAsync($"task-{i}");
+        var joined = producer.JoinAsync(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 3; i++)
+        {
+            await consumer.GetAsync();
+            Assert.False(joined.IsCompleted);
+            await consumer.TaskDoneAsync();
+        }
+        await joined;
+        var status = await producer.StatusAsync();
+        Assert.Equal(0, status.Unfinished);
+        await Assert.ThrowsAsync<TimeoutException>(async () =>
+        {
+            await producer.PutAsync("one more");
+            await producer.JoinAsync(Short);
+        });
+    }
+
+    [Fact]
+    public async Task Task_done_more_often_than_items_were_delivered_is_an_error()
+    {
+        var producer = await Joinable("producer-1");
+        var consumer = await Joinable("consumer-1");
+        await producer.PutAsync("only");
+        await consumer.GetAsync();
+        await consumer.TaskDoneAsync();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => consumer.TaskDoneAsync());
+        Assert.Contains("task_done() called more times", error.Message);
+    }
+
+    [Fact]
+    public async Task Items_held_by_a_consumer_that_dies_are_delivered_to_another()
+    {
+        var session = CreateTestProbe();
+        var producer = await Joinable("producer-1");
+        var doomed = await Joinable("consumer-1", session.Ref);
+        var survivor = await Joinable("consumer-2");
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b"), QueueItem.Text("c")]);
+        Assert.Equal("a", (await doomed.GetAsync()).AsText());
+        Assert.Equal("b", (await doomed.GetAsync()).AsText());
+        await doomed.TaskDoneAsync();
+
+        // consumer-1's node dies holding "b" (taken, never marked done): "b" goes back to the front.
+        Sys.Stop(session.Ref);
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await producer.StatusAsync()).Redelivered), TimeSpan.FromSeconds(10));
+        var first = (await survivor.GetAsync(TimeSpan.FromSeconds(10))).AsText();
+        var second = (await survivor.GetAsync(TimeSpan.FromSeconds(10))).AsText();
+        Assert.Equal(["b", "c"], new[] { first, second });
+        await survivor.TaskDoneAsync(2);
+        await producer.JoinAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, (await producer.StatusAsync()).Redelivered);
+    }
+
+    [Fact]
+    public async Task A_participant_reported_exited_gives_back_what_it_held()
+    {
+        var producer = await Joinable("producer-1");
+        var doomed = await Joinable("consumer-1");
+        var survivor = await Joinable("consumer-2");
+        await producer.PutAsync("held");
+        await doomed.GetAsync();
+        Sys.EventStream.Publish(new ParticipantExited("consumer-1", -9));
+        Assert.Equal("held", (await survivor.GetAsync(TimeSpan.FromSeconds(10))).AsText());
+    }
+
+    [Fact]
+    public async Task Declaring_an_existing_queue_with_another_shape_is_refused()
+    {
+        await Queue("a", maxSize: 5, name: "shape");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Queue("b", maxSize: 6, name: "shape"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Joinable("b", maxSize: 5, name: "shape"));
+    }
+
+    [Fact]
+    public void An_item_over_8_MiB_is_refused_before_it_is_sent()
+    {
+        var error = Assert.Throws<ArgumentException>(() => QueueItem.Bytes(new byte[QueueItem.MaxPayloadBytes + 1]));
+        Assert.Contains("larger than", error.Message);
+    }
+}
