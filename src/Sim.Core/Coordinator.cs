@@ -19,6 +19,7 @@ public sealed class Coordinator
         Results = system.ActorOf(ResultCollector.Props(), ResultCollector.Name);
         Roster = system.ActorOf(Core.Roster.Props(), Core.Roster.Name);
         Queues = system.ActorOf(QueueManager.Props(), QueueManager.Name);
+        Ledger = system.ActorOf(Core.Ledger.Props(), Core.Ledger.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
@@ -28,6 +29,7 @@ public sealed class Coordinator
     public IActorRef Results { get; }
     public IActorRef Roster { get; }
     public IActorRef Queues { get; }
+    public IActorRef Ledger { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>

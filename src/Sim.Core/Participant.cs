@@ -93,6 +93,13 @@ public sealed class Participant : IAsyncDisposable
         await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
             name, maxSize, Name, Session).ConfigureAwait(false);
 
+    /// <summary>Records that this participant processed the items <paramref name="ids"/> (see <see cref="Core.Ledger"/>).</summary>
+    public async Task RecordConsumedAsync(IReadOnlyList<long> ids)
+    {
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout).ConfigureAwait(false);
+        await ledger.Ask<ConsumedAck>(new Consumed(Name, ids), DefaultTimeout).ConfigureAwait(false);
+    }
+
     public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null)
     {
         var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout).ConfigureAwait(false);

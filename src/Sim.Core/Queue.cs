@@ -301,6 +301,9 @@ public sealed class QueueActor : ReceiveActor
             _buffer.RemoveFirst();
             deliveries.Add(first.Value);
             bytes += first.Value.Item.Payload.Length;
+            // A sentinel ends a batch: each consumer must take exactly one, not its neighbour's.
+            if (first.Value.Item.IsNone)
+                break;
         }
         if (_joinable)
         {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
+using Sim.Core;
+using Sim.Core.Roles;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -22,7 +24,7 @@ public static class Cli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"sim: {parsed.Errors[0].Message}");
+            Console.Error.WriteLine($"sim: {OneLine(parsed.Errors[0].Message)}");
             return UsageExitCode;
         }
         // Ctrl-C and SIGTERM cancel the run; the run then ends and reaps every child before we exit.
@@ -41,7 +43,7 @@ public static class Cli
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"sim: {e.Message}");
+            Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
             return UsageExitCode;
         }
         catch (OperationCanceledException)
@@ -56,16 +58,76 @@ public static class Cli
         }
     }
 
+    /// <summary>Some parser messages list choices on lines of their own: an error stays one line.</summary>
+    private static string OneLine(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message.Trim(), @"\s*\n\s*", " ");
+
     public static RootCommand Build()
     {
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, LifecycleCommand(), LifecycleParentCommand(),
+            tickets, ProdconsCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
         return root;
+    }
+
+    private static Command ProdconsCommand()
+    {
+        var producers = IntOption("--producers", "Producer processes", 1, 1, 200);
+        var consumers = IntOption("--consumers", "Consumer processes", 1, 1, 200);
+        var items = IntOption("--items", "Items to produce in all", 1000, 0, 100_000_000);
+        var mode = new Option<string>("--mode") { Description = "How consumers learn the work is over: a None sentinel each, or JoinableQueue", DefaultValueFactory = _ => "sentinel" };
+        mode.AcceptOnlyFromAmong("sentinel", "joinable");
+        var maxSize = IntOption("--maxsize", "Queue capacity; 0 = unbounded", 0, 0, 10_000_000);
+        var itemBytes = IntOption("--item-bytes", "Bytes per item (id, filler, checksum)", 64, ProducedItem.MinBytes, QueueItem.MaxPayloadBytes);
+        var workMs = IntOption("--work-ms", "Consumer work time per item, to make slow consumers", 0, 0, 60_000);
+        var batch = IntOption("--batch", "Items per put message and per consumer fetch", 100, 1, 10_000);
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var faults = new FaultOptions();
+        var command = new Command("prodcons", "Producers and consumers, each its own process, around one queue actor; every item checked to be consumed exactly once.")
+        {
+            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var names = Enumerable.Range(1, parsed.GetValue(producers)).Select(i => $"producer-{i}")
+                .Concat(Enumerable.Range(1, parsed.GetValue(consumers)).Select(i => $"consumer-{i}")).ToList();
+            var options = new ProdconsOptions(
+                parsed.GetValue(producers), parsed.GetValue(consumers), parsed.GetValue(items), parsed.GetValue(mode) == "joinable",
+                parsed.GetValue(maxSize), parsed.GetValue(itemBytes), parsed.GetValue(workMs), parsed.GetValue(batch),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)), faults.Read(parsed, names));
+            return await ProdconsScenario.RunAsync(options, Output.Console, cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <c>sim run FILE.hocon [--set key=value]...</c>: a scenario as data. The file names the scenario and
+    /// its options (<c>scenario = prodcons</c>, <c>producers = 3</c>, ...); they become that command's own
+    /// options, so they are checked exactly as on the command line.
+    /// </summary>
+    private static Command RunCommand()
+    {
+        var file = new Argument<string>("scenario") { Description = "A scenario file (.hocon), or the name of one in hocon/scenarios" };
+        var set = new Option<string[]>("--set") { Description = "Override one setting of the file: key=value; repeatable", HelpName = "KEY=VALUE" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var command = new Command("run", "Run a scenario described in a HOCON file.") { file, set, json };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var args = ScenarioFile.ToArguments(parsed.GetValue(file)!, parsed.GetValue(set) ?? []);
+            if (parsed.GetValue(json) is { } j)
+                args.AddRange(["--json", j]);
+            var inner = Build().Parse(args);
+            if (inner.Errors.Count > 0)
+                throw new UsageException($"{parsed.GetValue(file)}: {inner.Errors[0].Message}");
+            return await inner.InvokeAsync(Invocation, cancellationToken);
+        });
+        return command;
     }
 
     private static Command LifecycleCommand()

@@ -60,6 +60,10 @@ public sealed class SimSerializerSpec : SimSpec
         yield return CloseQueue.Instance;
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1);
+        yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
+        yield return new ConsumedAck(2);
+        yield return new CheckLedger([10, 20]);
+        yield return new LedgerReport(30, 29, 1, 1, 0, new Dictionary<string, long> { ["consumer-1"] = 30 }, ["consumer-1"], 1234);
         yield return new Results([new ParticipantResult("b", "buyer", 1, new Dictionary<string, long> { ["x"] = -1 })]);
     }
 
@@ -98,6 +102,9 @@ public sealed class SimSerializerSpec : SimSpec
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
         TicketWrites tw => string.Join(";", tw.All),
+        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
+        CheckLedger k => string.Join(",", k.Produced),
+        LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",
         QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",
         QueueItems qi => string.Join(",", qi.Deliveries.Select(d => $"{d.Id}:{Item(d.Item)}")),
         QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}",

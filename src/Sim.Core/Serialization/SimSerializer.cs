@@ -142,6 +142,20 @@ internal static class Codecs
             },
             r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long()));
 
+        // Ledger
+        Add<Consumed>("GC", (w, m) => { w.Str(m.Consumer); w.List(m.Ids, w.Long); }, r => new Consumed(r.Str(), r.List(r.Long)));
+        Add<ConsumedAck>("GA", (w, m) => w.Int(m.Count), r => new ConsumedAck(r.Int()));
+        Add<CheckLedger>("GK", (w, m) => w.List(m.Produced, w.Long), r => new CheckLedger(r.List(r.Long)));
+        Add<LedgerReport>("GR", (w, m) =>
+            {
+                w.Long(m.Consumed); w.Long(m.Distinct); w.Long(m.Missing); w.Long(m.Duplicates); w.Long(m.Unexpected);
+                w.List(m.PerConsumer.ToList(), kv => { w.Str(kv.Key); w.Long(kv.Value); });
+                w.List(m.DuplicateConsumers, w.Str); w.Long(m.LastRecordUnixMs);
+            },
+            r => new LedgerReport(r.Long(), r.Long(), r.Long(), r.Long(), r.Long(),
+                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+                r.List(r.Str), r.Long()));
+
         ByType = all.ToDictionary(c => c.Type);
         ByManifest = all.ToDictionary(c => c.Manifest, StringComparer.Ordinal);
     }

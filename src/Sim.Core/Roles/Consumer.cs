@@ -1,0 +1,75 @@
+namespace Sim.Core.Roles;
+
+/// <summary>
+/// The lesson's consumer: takes items until it gets the sentinel <c>None</c> (sentinel mode) or forever
+/// (joinable mode, where it is a daemon ended with its launcher), works <c>work-ms</c> per item, records what
+/// it processed in the ledger, then marks the items done (joinable).
+/// </summary>
+public sealed class Consumer : IRole
+{
+    public string Name => "consumer";
+
+    public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
+    {
+        var info = participant.Info;
+        var queueName = info.Text("queue", "q");
+        var joinable = info.Text("mode", "sentinel") == "joinable";
+        var maxSize = info.Int("maxsize", 0);
+        var work = TimeSpan.FromMilliseconds(info.Int("work-ms", 0));
+        var batch = Math.Max(1, info.Int("batch", 100));
+        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
+
+        var queue = joinable
+            ? await participant.JoinableQueueAsync(queueName, maxSize).ConfigureAwait(false)
+            : await participant.QueueAsync(queueName, maxSize).ConfigureAwait(false);
+        // With slow consumers, prefetching would starve the others: take one at a time then.
+        queue.Prefetch = work > TimeSpan.Zero ? 1 : batch;
+        await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
+
+        long consumed = 0, corrupt = 0;
+        var sawSentinel = false;
+        while (!sawSentinel)
+        {
+            IReadOnlyList<QueueItem> items;
+            try
+            {
+                items = await queue.GetManyAsync(queue.Prefetch, timeout).ConfigureAwait(false);
+            }
+            catch (QueueClosedException)
+            {
+                break;
+            }
+            catch (QueueEmptyException) when (joinable)
+            {
+                // A daemon consumer waits for work for as long as it lives.
+                continue;
+            }
+            var ids = new List<long>(items.Count);
+            foreach (var item in items)
+            {
+                if (item.IsNone)
+                {
+                    sawSentinel = true;
+                    break;
+                }
+                if (ProducedItem.Check(item) is { } id)
+                    ids.Add(id);
+                else
+                    corrupt++;
+                if (work > TimeSpan.Zero)
+                    await Task.Delay(work, cancellationToken).ConfigureAwait(false);
+            }
+            if (ids.Count > 0)
+                await participant.RecordConsumedAsync(ids).ConfigureAwait(false);
+            consumed += ids.Count;
+            if (queue is SimJoinableQueue joinableQueue && items.Count > 0)
+                await joinableQueue.TaskDoneAsync(items.Count).ConfigureAwait(false);
+        }
+        await participant.ReportAsync(new Dictionary<string, long>
+        {
+            ["consumed"] = consumed,
+            ["corrupt"] = corrupt,
+        }).ConfigureAwait(false);
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+namespace Sim.Core.Roles;
+
+/// <summary>
+/// The lesson's producer: puts <c>count</c> items (ids <c>producer-index:0..count-1</c>, <c>item-bytes</c>
+/// each) into the queue, <c>batch</c> per message; in joinable mode it then waits on the queue's join, as
+/// the lesson's producer calls <c>q.join()</c>.
+/// </summary>
+public sealed class Producer : IRole
+{
+    public string Name => "producer";
+
+    public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
+    {
+        var info = participant.Info;
+        var queueName = info.Text("queue", "q");
+        var joinable = info.Text("mode", "sentinel") == "joinable";
+        var maxSize = info.Int("maxsize", 0);
+        var index = info.Int("producer-index", 1);
+        var count = info.Int("count", 100);
+        var size = info.Int("item-bytes", 64);
+        var batch = Math.Max(1, info.Int("batch", 100));
+        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
+
+        var queue = joinable
+            ? await participant.JoinableQueueAsync(queueName, maxSize).ConfigureAwait(false)
+            : await participant.QueueAsync(queueName, maxSize).ConfigureAwait(false);
+        await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var sequence = 0; sequence < count; sequence += batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var items = new List<QueueItem>(Math.Min(batch, count - sequence));
+            for (var s = sequence; s < Math.Min(count, sequence + batch); s++)
+                items.Add(ProducedItem.Make(Ledger.ItemId(index, s), size));
+            await queue.PutManyAsync(items, timeout).ConfigureAwait(false);
+        }
+        var putMs = (long)clock.Elapsed.TotalMilliseconds;
+        if (queue is SimJoinableQueue joinableQueue)
+            await joinableQueue.JoinAsync(timeout).ConfigureAwait(false);
+        await participant.ReportAsync(new Dictionary<string, long>
+        {
+            ["produced"] = count,
+            ["put_ms"] = putMs,
+            ["joined_ms"] = (long)clock.Elapsed.TotalMilliseconds,
+        }).ConfigureAwait(false);
+        return 0;
+    }
+}

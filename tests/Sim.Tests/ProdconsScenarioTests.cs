@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Sim.Tests;
+
+/// <summary>The lesson's four producer–consumer programs, as real processes, run from their scenario files.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class ProdconsScenarioTests : IDisposable
+{
+    private static readonly TimeSpan HardTimeout = TimeSpan.FromMinutes(3);
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-prodcons-").FullName;
+
+    private string Json => Path.Combine(_folder, "run.json");
+
+    [Theory]
+    [InlineData("prodcons-1p1c-sentinel", "sentinel", 1, 1, 10)]
+    [InlineData("prodcons-1p1c-joinable", "joinable", 1, 1, 10)]
+    [InlineData("prodcons-multi-sentinel", "sentinel", 3, 2, 30)]
+    [InlineData("prodcons-multi-joinable", "joinable", 3, 2, 30)]
+    public async Task Lesson_program_consumes_every_item_exactly_once(string file, string mode, int producers, int consumers, int items)
+    {
+        var run = await SimCli.RunAsync(HardTimeout, "run", file, "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("ok").GetBoolean());
+        Assert.Equal(mode, root.GetProperty("mode").GetString());
+        var counts = root.GetProperty("items");
+        Assert.Equal(items, counts.GetProperty("produced").GetInt64());
+        Assert.Equal(items, counts.GetProperty("consumed").GetInt64());
+        Assert.Equal(items, counts.GetProperty("consumed_total").GetInt64());
+        Assert.Equal(0, counts.GetProperty("missing").GetInt64());
+        Assert.Equal(0, counts.GetProperty("duplicates").GetInt64());
+        Assert.Equal(0, counts.GetProperty("corrupt").GetInt64());
+
+        var processes = root.GetProperty("processes").EnumerateArray().ToList();
+        Assert.Equal(producers, processes.Count(p => p.GetProperty("role").GetString() == "producer"));
+        var consumerEntries = processes.Where(p => p.GetProperty("role").GetString() == "consumer").ToList();
+        Assert.Equal(consumers, consumerEntries.Count);
+        // Consumers are daemons with JoinableQueue, as in the lesson, and are ended (−15) when the main program is done.
+        Assert.All(consumerEntries, c => Assert.Equal(mode == "joinable", c.GetProperty("daemon").GetBoolean()));
+        Assert.All(consumerEntries, c => Assert.Equal(mode == "joinable" ? -15 : 0, c.GetProperty("exitcode").GetInt32()));
+        Assert.Equal(producers + consumers, processes.Select(p => p.GetProperty("pid").GetInt32()).Distinct().Count());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+        Assert.Equal(0, root.GetProperty("orphans").GetInt32());
+    }
+
+    [Fact]
+    public async Task Joinable_mode_loses_nothing_when_a_consumer_is_killed_mid_run()
+    {
+        // Slow consumers (20 ms per item): consumer-1 is surely holding unfinished items when it is killed.
+        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "3", "--items", "150",
+            "--mode", "joinable", "--work-ms", "20", "--kill", "consumer-1@0.5", "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        var counts = root.GetProperty("items");
+        Assert.Equal(150, counts.GetProperty("produced").GetInt64());
+        Assert.Equal(0, counts.GetProperty("missing").GetInt64());
+        Assert.Equal(150, counts.GetProperty("consumed").GetInt64());
+        Assert.True(counts.GetProperty("redelivered").GetInt64() >= 1);
+        var killed = root.GetProperty("processes").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "consumer-1");
+        Assert.Equal(-9, killed.GetProperty("exitcode").GetInt32());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+    }
+
+    [Fact]
+    public async Task Bounded_queue_with_several_producers_keeps_every_item()
+    {
+        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "3", "--consumers", "2", "--items", "3000",
+            "--maxsize", "50", "--item-bytes", "1000", "--batch", "20", "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var counts = doc.RootElement.GetProperty("items");
+        Assert.Equal(3000, counts.GetProperty("consumed").GetInt64());
+        Assert.Equal(0, counts.GetProperty("duplicates").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("no-such-scenario", "run", "no-such-scenario")]
+    [InlineData("'fast'", "prodcons", "--mode", "fast")]
+    [InlineData("--item-bytes", "prodcons", "--item-bytes", "5")]
+    public async Task Bad_input_is_one_line_and_exit_code_2(string named, params string[] args)
+    {
+        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), args);
+        Assert.Equal(2, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(named, lines[0]);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
