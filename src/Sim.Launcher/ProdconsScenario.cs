@@ -125,7 +125,7 @@ public static class ProdconsScenario
         var explained = nothingLost && (ledger.Duplicates == 0 || duplicateCause != "unexplained");
         var ok = failure is null && unexpectedExits.Count == 0 && explained && census.Zombies.Count == 0 && census.Orphans.Count == 0;
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "role", "daemon", "items", "exit code");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "role", "daemon", "items", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             var items = process.Role == "producer"
@@ -134,7 +134,8 @@ public static class ProdconsScenario
             table.AddRow(process.Name, process.Pid?.ToString() ?? "-", process.Role, process.Daemon ? "yes" : "no", items,
                 process.ExitCode == 0 || (options.Joinable && consumers.Contains(process) && process.ExitCode == -15)
                     ? process.ExitCode?.ToString() ?? "-"
-                    : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]");
+                    : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]",
+                RunReport.EndedSeconds(run, process));
         }
         console.Write(table);
         var verdict = exactlyOnce ? "[green]every item consumed exactly once[/]"

@@ -27,6 +27,10 @@ public static class RunReport
         return array;
     }
 
+    /// <summary>When the process ended, in seconds since the run started, for the tables.</summary>
+    public static string EndedSeconds(ScenarioRun run, SimProcess process) =>
+        process.EndedAt is { } ended ? (ended - run.StartedAt).TotalSeconds.ToString("0.000") : "-";
+
     public static JsonArray Faults(IEnumerable<FaultOutcome> outcomes)
     {
         var array = new JsonArray();

@@ -75,7 +75,7 @@ public static class TicketsScenario
                  && (consistent || !options.UseLock);
 
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("name", "pid", "searched", "seen", "bought", "token", "exit code");
+            .AddColumns("name", "pid", "searched", "seen", "bought", "token", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             results.TryGetValue(process.Name, out var r);
@@ -83,7 +83,8 @@ public static class TicketsScenario
                 Figure(r, "searched"), Figure(r, "seen"),
                 r is null ? "-" : r.Figures.GetValueOrDefault("bought") == 1 ? "[green]yes[/]" : "no",
                 r is null || r.Figures.GetValueOrDefault("token") == 0 ? "-" : r.Figures["token"].ToString(),
-                process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]");
+                process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]",
+                RunReport.EndedSeconds(run, process));
         }
         console.Write(table);
 
