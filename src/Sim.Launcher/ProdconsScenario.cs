@@ -63,42 +63,27 @@ public static class ProdconsScenario
             }, daemon: options.Joinable));
         }
 
-        string? failure = null;
-        TimeSpan ready = default, released = default, done = default;
-        var releasedAt = DateTimeOffset.UtcNow;
-        try
+        var phases = await run.ExecuteAsync(options.Timeout, options.Faults, async () =>
         {
-            run.StartAll();
-            ready = await run.AwaitAllReadyAsync(options.Timeout, cancellationToken);
-            releasedAt = DateTimeOffset.UtcNow;
-            released = await run.ReleaseAsync();
-            run.InjectFaults(options.Faults);
             // p.join() for every producer.
-            if (!await Task.WhenAll(producers.Select(p => p.JoinAsync(options.Timeout, cancellationToken))).ContinueWith(t => t.Result.All(j => j)))
+            if (!(await Task.WhenAll(producers.Select(p => p.JoinAsync(options.Timeout, cancellationToken)))).All(joined => joined))
                 throw new RunFailedException($"the producers did not finish within {options.Timeout.TotalSeconds:0.#} s");
             if (options.Joinable)
             {
                 // The producers returned from q.join(): every item is done. The main program ends, and its
                 // daemon consumers with it.
-                done = run.Elapsed;
+                var done = run.Elapsed;
                 foreach (var consumer in consumers)
                     consumer.Terminate();
+                return done;
             }
-            else
-            {
-                // One sentinel per consumer, after all the real items.
-                await queue.PutManyAsync(Enumerable.Repeat(QueueItem.None, options.Consumers).ToList(), options.Timeout);
-                if (!await Task.WhenAll(consumers.Select(c => c.JoinAsync(options.Timeout, cancellationToken))).ContinueWith(t => t.Result.All(j => j)))
-                    throw new RunFailedException($"the consumers did not finish within {options.Timeout.TotalSeconds:0.#} s");
-                done = run.Elapsed;
-            }
-            await run.AwaitAllEndedAsync(TimeSpan.FromSeconds(15));
-        }
-        catch (RunFailedException e)
-        {
-            failure = e.Message;
-            await run.KillAllAsync();
-        }
+            // One sentinel per consumer, after all the real items.
+            await queue.PutManyAsync(Enumerable.Repeat(QueueItem.None, options.Consumers).ToList(), options.Timeout);
+            if (!(await Task.WhenAll(consumers.Select(c => c.JoinAsync(options.Timeout, cancellationToken)))).All(joined => joined))
+                throw new RunFailedException($"the consumers did not finish within {options.Timeout.TotalSeconds:0.#} s");
+            return run.Elapsed;
+        }, cancellationToken);
+        var (ready, failure) = (phases.Ready, phases.Failure);
         var wall = run.Elapsed;
         var census = run.Census();
 
@@ -113,12 +98,11 @@ public static class ProdconsScenario
                 ? $"redelivered after {string.Join(", ", crashedHolders)} died before marking them done"
                 : "unexplained";
         var workSeconds = ledger.LastRecordUnixMs > 0
-            ? Math.Max(0.001, (ledger.LastRecordUnixMs - releasedAt.ToUnixTimeMilliseconds()) / 1000.0)
-            : (done - released).TotalSeconds;
+            ? Math.Max(0.001, (ledger.LastRecordUnixMs - phases.ReleasedAt.ToUnixTimeMilliseconds()) / 1000.0)
+            : phases.Work.TotalSeconds;
         var throughput = ledger.Distinct / Math.Max(workSeconds, 0.001);
         // Daemon consumers are ended on purpose in joinable mode; faulted processes are expected to fail.
-        var unexpectedExits = run.Processes.Where(p => p.ExitCode != 0 && !run.WasFaulted(p)
-            && !(options.Joinable && consumers.Contains(p) && p.ExitCode == -15)).ToList();
+        var unexpectedExits = run.UnexpectedExits(p => options.Joinable && consumers.Contains(p) && p.ExitCode == -15);
         var nothingLost = ledger.Missing == 0 && corrupt == 0 && ledger.Unexpected == 0;
         var exactlyOnce = nothingLost && ledger.Duplicates == 0;
         // A crashed consumer's unfinished items are processed again: at-least-once for those, and said so.
@@ -143,11 +127,7 @@ public static class ProdconsScenario
             : "[red]NOT exactly once[/]";
         console.MarkupLine($"produced {produced.Sum()}, consumed {ledger.Distinct}, missing {ledger.Missing}, duplicates {ledger.Duplicates}{(duplicateCause is null ? "" : $" ({Markup.Escape(duplicateCause)})")}, corrupt {corrupt}: {verdict}");
         console.MarkupLine($"throughput {throughput:0} items/s over {workSeconds:0.000} s; all ready after {ready.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
-        console.MarkupLine($"zombies {census.Zombies.Count}, orphans {census.Orphans.Count}");
-        if (failure is not null)
-            console.MarkupLineInterpolated($"[red]run failed: {failure}[/]");
-        foreach (var process in unexpectedExits.Where(p => p.ExitCode is not null))
-            console.MarkupLineInterpolated($"[red]{process.Name} exited with {process.ExitCode}: {process.StderrTail.LastOrDefault() ?? ""}[/]");
+        RunReport.PrintEnd(console, census, failure, unexpectedExits);
 
         if (options.JsonPath is not null)
         {

@@ -27,6 +27,17 @@ public static class RunReport
         return array;
     }
 
+    /// <summary>The lines every scenario ends with: zombies and orphans, the failure, and who exited badly and why.</summary>
+    public static void PrintEnd(Spectre.Console.IAnsiConsole console, ProcessCensus census, string? failure, IEnumerable<SimProcess> unexpectedExits)
+    {
+        Spectre.Console.AnsiConsoleExtensions.MarkupLine(console, $"zombies {census.Zombies.Count}, orphans {census.Orphans.Count}");
+        if (failure is not null)
+            Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console, $"[red]run failed: {failure}[/]");
+        foreach (var process in unexpectedExits.Where(p => p.ExitCode is not null))
+            Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console,
+                $"[red]{process.Name} exited with {process.ExitCode}: {process.StderrTail.LastOrDefault() ?? ""}[/]");
+    }
+
     /// <summary>When the process ended, in seconds since the run started, for the tables.</summary>
     public static string EndedSeconds(ScenarioRun run, SimProcess process) =>
         process.EndedAt is { } ended ? (ended - run.StartedAt).TotalSeconds.ToString("0.000") : "-";

@@ -4,6 +4,12 @@ using Sim.Core;
 
 namespace Sim.Launcher;
 
+/// <summary>When the phases of a run ended (from the run's start), and why it failed if it did.</summary>
+public sealed record RunPhases(TimeSpan Ready, TimeSpan Released, TimeSpan Done, DateTimeOffset ReleasedAt, string? Failure)
+{
+    public TimeSpan Work => Done - Released;
+}
+
 /// <summary>A run failed in a way the user should read as one line (a participant crashed, a phase timed out).</summary>
 public sealed class RunFailedException(string message) : Exception(message);
 
@@ -97,6 +103,38 @@ public sealed class ScenarioRun : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>
+    /// The phases every scenario shares: start everyone, wait until all are ready, release them together,
+    /// inject the faults, do the scenario's <paramref name="work"/> (which returns when the work was done),
+    /// wait for every process to end. A phase that fails or times out ends every process.
+    /// </summary>
+    public async Task<RunPhases> ExecuteAsync(TimeSpan timeout, IEnumerable<Fault> faults, Func<Task<TimeSpan>> work,
+        CancellationToken cancellationToken)
+    {
+        TimeSpan ready = default, released = default, done = default;
+        var releasedAt = DateTimeOffset.UtcNow;
+        try
+        {
+            StartAll();
+            ready = await AwaitAllReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
+            releasedAt = DateTimeOffset.UtcNow;
+            released = await ReleaseAsync().ConfigureAwait(false);
+            InjectFaults(faults);
+            done = await work().ConfigureAwait(false);
+            await AwaitAllEndedAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            return new RunPhases(ready, released, done, releasedAt, null);
+        }
+        catch (RunFailedException e)
+        {
+            await KillAllAsync().ConfigureAwait(false);
+            return new RunPhases(ready, released, done, releasedAt, e.Message);
+        }
+    }
+
+    /// <summary>Processes that ended badly, other than those our faults hit or <paramref name="expected"/> excuses.</summary>
+    public IReadOnlyList<SimProcess> UnexpectedExits(Func<SimProcess, bool>? expected = null) =>
+        _processes.Where(p => p.ExitCode != 0 && !WasFaulted(p) && !(expected?.Invoke(p) ?? false)).ToList();
 
     /// <summary>Waits until every participant is at the start barrier; fails fast if one of them dies first.</summary>
     public async Task<TimeSpan> AwaitAllReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)

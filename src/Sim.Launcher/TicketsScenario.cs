@@ -39,22 +39,9 @@ public static class TicketsScenario
         for (var i = 1; i <= options.Buyers; i++)
             run.Add($"buyer-{i}", new Buyer().Name, parameters);
 
-        string? failure = null;
-        TimeSpan ready = default, released = default, done = default;
-        try
-        {
-            run.StartAll();
-            ready = await run.AwaitAllReadyAsync(options.Timeout, cancellationToken);
-            released = await run.ReleaseAsync();
-            run.InjectFaults(options.Faults);
-            done = await run.AwaitWorkDoneAsync(options.Buyers, options.Timeout, cancellationToken);
-            await run.AwaitAllEndedAsync(TimeSpan.FromSeconds(15));
-        }
-        catch (RunFailedException e)
-        {
-            failure = e.Message;
-            await run.KillAllAsync();
-        }
+        var phases = await run.ExecuteAsync(options.Timeout, options.Faults,
+            () => run.AwaitWorkDoneAsync(options.Buyers, options.Timeout, cancellationToken), cancellationToken);
+        var (ready, failure) = (phases.Ready, phases.Failure);
         var wall = run.Elapsed;
         var census = run.Census();
 
@@ -68,7 +55,7 @@ public static class TicketsScenario
         var oversold = Math.Max(0, sold + landedUnreported - options.Tickets);
         var lostUpdates = sold + landedUnreported - (options.Tickets - remaining);
         var handoverMs = HandoverAfterKill(run.FaultOutcomes, results.Values);
-        var unexpectedExits = run.Processes.Where(p => p.ExitCode != 0 && !run.WasFaulted(p)).ToList();
+        var unexpectedExits = run.UnexpectedExits();
         var consistent = oversold == 0 && lostUpdates == 0;
         // Without the lock the race is the lesson's point, not a failure of the run.
         var ok = failure is null && unexpectedExits.Count == 0 && census.Zombies.Count == 0 && census.Orphans.Count == 0
@@ -93,14 +80,10 @@ public static class TicketsScenario
         console.MarkupLine(
             $"initial {options.Tickets}, sold {sold}{unreported}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}: {verdict}");
         console.MarkupLine(
-            $"all ready after {ready.TotalSeconds:0.000} s, work {(done - released).TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
+            $"all ready after {ready.TotalSeconds:0.000} s, work {phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
         if (handoverMs is { } ms)
             console.MarkupLine($"the lock passed to the next buyer {ms} ms after its holder was killed");
-        console.MarkupLine($"zombies {census.Zombies.Count}, orphans {census.Orphans.Count}");
-        if (failure is not null)
-            console.MarkupLineInterpolated($"[red]run failed: {failure}[/]");
-        foreach (var process in unexpectedExits.Where(p => p.ExitCode is not null))
-            console.MarkupLineInterpolated($"[red]{process.Name} exited with {process.ExitCode}: {process.StderrTail.LastOrDefault() ?? ""}[/]");
+        RunReport.PrintEnd(console, census, failure, unexpectedExits);
 
         if (options.JsonPath is not null)
         {
@@ -122,7 +105,7 @@ public static class TicketsScenario
                 ["timing"] = new JsonObject
                 {
                     ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
-                    ["work_s"] = Math.Round((done - released).TotalSeconds, 4),
+                    ["work_s"] = Math.Round(phases.Work.TotalSeconds, 4),
                     ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
                     ["handover_after_kill_ms"] = handoverMs,
                 },

@@ -49,17 +49,17 @@ public sealed class ProdconsScenarioTests : IDisposable
     [Fact]
     public async Task Joinable_mode_loses_nothing_when_a_consumer_is_killed_mid_run()
     {
-        // Slow consumers (20 ms per item): consumer-1 is surely holding unfinished items when it is killed.
-        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "3", "--items", "150",
-            "--mode", "joinable", "--work-ms", "20", "--kill", "consumer-1@0.5", "--json", Json);
+        // Slow consumers (300 ms per item, one at a time): consumer-1 holds an unfinished item when it is killed.
+        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "3", "--items", "30",
+            "--mode", "joinable", "--work-ms", "300", "--kill", "consumer-1@0.45", "--json", Json);
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
 
         using var doc = JsonDocument.Parse(File.ReadAllText(Json));
         var root = doc.RootElement;
         var counts = root.GetProperty("items");
-        Assert.Equal(150, counts.GetProperty("produced").GetInt64());
+        Assert.Equal(30, counts.GetProperty("produced").GetInt64());
         Assert.Equal(0, counts.GetProperty("missing").GetInt64());
-        Assert.Equal(150, counts.GetProperty("consumed").GetInt64());
+        Assert.Equal(30, counts.GetProperty("consumed").GetInt64());
         Assert.True(counts.GetProperty("redelivered").GetInt64() >= 1);
         var killed = root.GetProperty("processes").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "consumer-1");
         Assert.Equal(-9, killed.GetProperty("exitcode").GetInt32());
