@@ -20,6 +20,7 @@ public sealed class Coordinator
         Roster = system.ActorOf(Core.Roster.Props(), Core.Roster.Name);
         Queues = system.ActorOf(QueueManager.Props(), QueueManager.Name);
         Ledger = system.ActorOf(Core.Ledger.Props(), Core.Ledger.Name);
+        SharedData = system.ActorOf(Core.SharedData.Props(), Core.SharedData.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
@@ -30,6 +31,7 @@ public sealed class Coordinator
     public IActorRef Roster { get; }
     public IActorRef Queues { get; }
     public IActorRef Ledger { get; }
+    public IActorRef SharedData { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>

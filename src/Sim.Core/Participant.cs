@@ -93,6 +93,11 @@ public sealed class Participant : IAsyncDisposable
         await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
             name, maxSize, Name, Session).ConfigureAwait(false);
 
+    /// <summary>The named shared object on the coordinator (the lesson's Manager), created on first use.</summary>
+    public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0) =>
+        await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, DefaultTimeout).ConfigureAwait(false),
+            name, kind, initial, length).ConfigureAwait(false);
+
     /// <summary>Records that this participant processed the items <paramref name="ids"/> (see <see cref="Core.Ledger"/>).</summary>
     public async Task RecordConsumedAsync(IReadOnlyList<long> ids)
     {

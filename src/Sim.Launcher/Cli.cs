@@ -67,7 +67,7 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
@@ -126,6 +126,37 @@ public static class Cli
             if (inner.Errors.Count > 0)
                 throw new UsageException($"{parsed.GetValue(file)}: {inner.Errors[0].Message}");
             return await inner.InvokeAsync(Invocation, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command CounterCommand()
+    {
+        var processes = IntOption("--processes", "Counter processes", 4, 1, 200);
+        var increments = IntOption("--increments", "Increments per process", 100, 0, 10_000_000);
+        var noLock = new Option<bool>("--no-lock") { Description = "Read-then-write without the lock, to see lost updates" };
+        var atomic = new Option<bool>("--atomic") { Description = "Use the shared data's atomic increment instead of read-then-write" };
+        var delayMs = IntOption("--delay-ms", "Pause between reading and writing the value, to widen the race", 0, 0, 60_000);
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var faults = new FaultOptions();
+        var command = new Command("counter", "Shared data without automatic locking: N processes increment one shared value, with the lock, without it, or atomically.")
+        {
+            processes, increments, noLock, atomic, delayMs, json, timeout, faults.Terminate, faults.Kill,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(noLock) && result.GetValue(atomic))
+                result.AddError("--no-lock and --atomic exclude each other");
+        });
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var options = new CounterOptions(parsed.GetValue(processes), parsed.GetValue(increments),
+                parsed.GetValue(atomic) ? "atomic" : parsed.GetValue(noLock) ? "nolock" : "lock", parsed.GetValue(delayMs),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)),
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()));
+            return await CounterScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
     }

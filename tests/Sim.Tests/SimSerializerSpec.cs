@@ -60,6 +60,16 @@ public sealed class SimSerializerSpec : SimSpec
         yield return CloseQueue.Instance;
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1);
+        yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3);
+        yield return new SharedGet("counter", "1");
+        yield return new SharedSet("counter", "", SharedScalar.Of("text"));
+        yield return new SharedAdd("counter", "", SharedScalar.Of(1));
+        yield return new SharedCompareAndSet("counter", "k", SharedScalar.None, SharedScalar.Of(2));
+        yield return new SharedAppend("l", SharedScalar.Of(3));
+        yield return new SharedSnapshot("l");
+        yield return new SharedDone(SharedScalar.Of(4), true);
+        yield return new SharedItems(SharedKind.Dict, [KeyValuePair.Create("a", SharedScalar.Of(1))]);
+        yield return new SharedError("no");
         yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
         yield return new ConsumedAck(2);
         yield return new CheckLedger([10, 20]);
@@ -102,6 +112,7 @@ public sealed class SimSerializerSpec : SimSpec
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
         TicketWrites tw => string.Join(";", tw.All),
+        SharedItems si => $"{si.Kind}|{string.Join(",", si.Items)}",
         Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",

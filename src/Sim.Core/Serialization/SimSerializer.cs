@@ -142,6 +142,23 @@ internal static class Codecs
             },
             r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long()));
 
+        // Shared data
+        void Scalar(WireWriter w, SharedScalar v) { w.Int((int)v.Kind); w.Long(v.Int); w.Real(v.Real); w.Str(v.Text); }
+        SharedScalar ReadScalar(WireReader r) => new((SharedScalarKind)r.Int(), r.Long(), r.Real(), r.Str());
+        Add<DeclareShared>("SD", (w, m) => { w.Str(m.Object); w.Int((int)m.Kind); Scalar(w, m.Initial); w.Int(m.Length); },
+            r => new DeclareShared(r.Str(), (SharedKind)r.Int(), ReadScalar(r), r.Int()));
+        Add<SharedGet>("SG", (w, m) => { w.Str(m.Object); w.Str(m.Key); }, r => new SharedGet(r.Str(), r.Str()));
+        Add<SharedSet>("SS", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Value); }, r => new SharedSet(r.Str(), r.Str(), ReadScalar(r)));
+        Add<SharedAdd>("SA", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Delta); }, r => new SharedAdd(r.Str(), r.Str(), ReadScalar(r)));
+        Add<SharedCompareAndSet>("SC", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Expected); Scalar(w, m.New); },
+            r => new SharedCompareAndSet(r.Str(), r.Str(), ReadScalar(r), ReadScalar(r)));
+        Add<SharedAppend>("SP", (w, m) => { w.Str(m.Object); Scalar(w, m.Value); }, r => new SharedAppend(r.Str(), ReadScalar(r)));
+        Add<SharedSnapshot>("SN", (w, m) => w.Str(m.Object), r => new SharedSnapshot(r.Str()));
+        Add<SharedDone>("SO", (w, m) => { Scalar(w, m.Value); w.Bool(m.Swapped); }, r => new SharedDone(ReadScalar(r), r.Bool()));
+        Add<SharedItems>("SI", (w, m) => { w.Int((int)m.Kind); w.List(m.Items, kv => { w.Str(kv.Key); Scalar(w, kv.Value); }); },
+            r => new SharedItems((SharedKind)r.Int(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
+        Add<SharedError>("SE", (w, m) => w.Str(m.Reason), r => new SharedError(r.Str()));
+
         // Ledger
         Add<Consumed>("GC", (w, m) => { w.Str(m.Consumer); w.List(m.Ids, w.Long); }, r => new Consumed(r.Str(), r.List(r.Long)));
         Add<ConsumedAck>("GA", (w, m) => w.Int(m.Count), r => new ConsumedAck(r.Int()));
@@ -170,6 +187,7 @@ internal sealed class WireWriter(Stream stream) : IDisposable
     public void Long(long value) => _writer.Write(value);
     public void Time(TimeSpan value) => _writer.Write(value.Ticks);
     public void Bool(bool value) => _writer.Write(value);
+    public void Real(double value) => _writer.Write(value);
 
     public void Bytes(byte[] value)
     {
@@ -205,6 +223,7 @@ internal sealed class WireReader(Stream stream, ExtendedActorSystem system) : ID
     public long Long() => _reader.ReadInt64();
     public TimeSpan Time() => TimeSpan.FromTicks(_reader.ReadInt64());
     public bool Bool() => _reader.ReadBoolean();
+    public double Real() => _reader.ReadDouble();
 
     public byte[] Bytes()
     {

@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Sim.Core;
+using Sim.Core.Roles;
+using Spectre.Console;
+
+namespace Sim.Launcher;
+
+public sealed record CounterOptions(int Processes, int Increments, string Mode, int DelayMs, string? JsonPath, TimeSpan Timeout,
+    IReadOnlyList<Fault> Faults);
+
+/// <summary>
+/// The lesson's shared data without automatic locking: N processes each add 1 to a shared value K times by
+/// read-then-write. Without the lock updates are lost (counted); with it, or with the atomic increment, the
+/// result is exact.
+/// </summary>
+public static class CounterScenario
+{
+    public static async Task<int> RunAsync(CounterOptions options, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        console.MarkupLineInterpolated(
+            $"[bold]counter[/]: {options.Processes} processes x {options.Increments} increments, mode {options.Mode}, delay {options.DelayMs} ms");
+        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
+        {
+            ConnectTimeout = options.Timeout,
+            MainLock = Counter.LockName,
+        };
+        var counter = await SharedObjectClient.DeclareAsync(run.Coordinator.SharedData, Counter.ObjectName, SharedKind.Value, SharedScalar.Of(0));
+        var parameters = new Dictionary<string, string>
+        {
+            ["increments"] = options.Increments.ToString(),
+            ["mode"] = options.Mode,
+            ["delay-ms"] = options.DelayMs.ToString(),
+            ["timeout-ms"] = ((long)options.Timeout.TotalMilliseconds).ToString(),
+        };
+        for (var i = 1; i <= options.Processes; i++)
+            run.Add($"counter-{i}", new Counter().Name, parameters);
+
+        var phases = await run.ExecuteAsync(options.Timeout, options.Faults,
+            () => run.AwaitWorkDoneAsync(options.Processes, options.Timeout, cancellationToken), cancellationToken);
+        var wall = run.Elapsed;
+        var census = run.Census();
+        var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
+        var final = (await counter.GetAsync()).AsInt();
+        // Increments actually attempted: those of the processes that finished (a killed one did an unknown part).
+        var expected = (long)options.Processes * options.Increments;
+        var lost = expected - final;
+        var unexpectedExits = run.UnexpectedExits();
+        var exact = lost == 0;
+        var ok = phases.Failure is null && unexpectedExits.Count == 0 && census.Zombies.Count == 0 && census.Orphans.Count == 0
+                 && (exact || options.Mode == "nolock");
+
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "increments", "work (ms)", "exit code", "ended (s)");
+        foreach (var process in run.Processes)
+        {
+            results.TryGetValue(process.Name, out var r);
+            table.AddRow(process.Name, process.Pid?.ToString() ?? "-",
+                r?.Figures.GetValueOrDefault("increments").ToString() ?? "-", r?.Figures.GetValueOrDefault("work_ms").ToString() ?? "-",
+                process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]", RunReport.EndedSeconds(run, process));
+        }
+        console.Write(table);
+        var verdict = exact ? "[green]exact[/]" : "[red]LOST UPDATES: read-then-write without the lock[/]";
+        console.MarkupLine($"expected {expected}, final {final}, lost updates {lost}: {verdict}");
+        console.MarkupLine($"all ready after {phases.Ready.TotalSeconds:0.000} s, work {phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
+        RunReport.PrintEnd(console, census, phases.Failure, unexpectedExits);
+
+        if (options.JsonPath is not null)
+        {
+            RunReport.WriteJson(options.JsonPath, new JsonObject
+            {
+                ["scenario"] = "counter",
+                ["ok"] = ok,
+                ["mode"] = options.Mode,
+                ["error"] = phases.Failure,
+                ["expected"] = expected,
+                ["final"] = final,
+                ["lost_updates"] = lost,
+                ["timing"] = new JsonObject
+                {
+                    ["ready_s"] = Math.Round(phases.Ready.TotalSeconds, 4),
+                    ["work_s"] = Math.Round(phases.Work.TotalSeconds, 4),
+                    ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
+                },
+                ["zombies"] = census.Zombies.Count,
+                ["orphans"] = census.Orphans.Count,
+                ["faults"] = RunReport.Faults(run.FaultOutcomes),
+                ["processes"] = RunReport.Processes(run, (process, entry) =>
+                {
+                    if (results.TryGetValue(process.Name, out var r))
+                        foreach (var (key, value) in r.Figures)
+                            entry[key] = value;
+                }),
+            });
+        }
+        return ok ? 0 : 1;
+    }
+}

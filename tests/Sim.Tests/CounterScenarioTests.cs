@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Sim.Tests;
+
+/// <summary>The shared-data race with real processes: without the lock updates are lost, with it (or atomically) none.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class CounterScenarioTests : IDisposable
+{
+    private static readonly TimeSpan HardTimeout = TimeSpan.FromMinutes(3);
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-counter-").FullName;
+
+    private string Json => Path.Combine(_folder, "run.json");
+
+    [Theory]
+    [InlineData("lock")]
+    [InlineData("atomic")]
+    public async Task With_the_lock_or_atomically_the_count_is_exact(string mode)
+    {
+        var args = new List<string> { "counter", "--processes", "4", "--increments", "25", "--json", Json };
+        if (mode == "atomic")
+            args.Add("--atomic");
+        var run = await SimCli.RunAsync(HardTimeout, args.ToArray());
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        Assert.Equal(mode, root.GetProperty("mode").GetString());
+        Assert.Equal(100, root.GetProperty("expected").GetInt64());
+        Assert.Equal(100, root.GetProperty("final").GetInt64());
+        Assert.Equal(0, root.GetProperty("lost_updates").GetInt64());
+        Assert.Equal(4, root.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("pid").GetInt32()).Distinct().Count());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+    }
+
+    [Fact]
+    public async Task Without_the_lock_updates_are_lost_and_counted()
+    {
+        // Every process reads before any writes back (300 ms apart): this cannot come out exact by luck.
+        var run = await SimCli.RunAsync(HardTimeout, "counter", "--processes", "4", "--increments", "3", "--no-lock",
+            "--delay-ms", "300", "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        Assert.Equal("nolock", root.GetProperty("mode").GetString());
+        Assert.True(root.GetProperty("lost_updates").GetInt64() > 0);
+        Assert.Equal(12 - root.GetProperty("final").GetInt64(), root.GetProperty("lost_updates").GetInt64());
+        Assert.Contains("LOST UPDATES", run.Stdout);
+    }
+
+    [Fact]
+    public async Task No_lock_and_atomic_together_is_a_usage_error()
+    {
+        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), "counter", "--no-lock", "--atomic");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("exclude each other", run.Stderr);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
