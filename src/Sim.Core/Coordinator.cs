@@ -21,6 +21,7 @@ public sealed class Coordinator
         Queues = system.ActorOf(QueueManager.Props(), QueueManager.Name);
         Ledger = system.ActorOf(Core.Ledger.Props(), Core.Ledger.Name);
         SharedData = system.ActorOf(Core.SharedData.Props(), Core.SharedData.Name);
+        Pipes = system.ActorOf(PipeRegistry.Props(), PipeRegistry.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
@@ -32,6 +33,7 @@ public sealed class Coordinator
     public IActorRef Queues { get; }
     public IActorRef Ledger { get; }
     public IActorRef SharedData { get; }
+    public IActorRef Pipes { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>

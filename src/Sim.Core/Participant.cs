@@ -93,6 +93,11 @@ public sealed class Participant : IAsyncDisposable
         await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
             name, maxSize, Name, Session).ConfigureAwait(false);
 
+    /// <summary>Opens <paramref name="end"/> (0 or 1) of the named pipe; returns once the other end has opened too.</summary>
+    public async Task<PipeConnection> PipeAsync(string name, int end, bool duplex = true, TimeSpan? timeout = null) =>
+        await PipeConnection.OpenAsync(_system, await ResolveNamedAsync(PipeRegistry.Name, DefaultTimeout).ConfigureAwait(false),
+            name, end, duplex, Name, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+
     /// <summary>The named shared object on the coordinator (the lesson's Manager), created on first use.</summary>
     public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0) =>
         await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, DefaultTimeout).ConfigureAwait(false),

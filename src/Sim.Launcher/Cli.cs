@@ -67,7 +67,7 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
@@ -158,6 +158,25 @@ public static class Cli
                 faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()));
             return await CounterScenario.RunAsync(options, Output.Console, cancellationToken);
         });
+        return command;
+    }
+
+    private static Command PipeCommand()
+    {
+        var messages = IntOption("--messages", "Messages for the round trips and for the stream", 1000, 1, 10_000_000);
+        var size = IntOption("--size", "Bytes per message", 64, 8, QueueItem.MaxPayloadBytes);
+        var duplex = new Option<bool>("--duplex") { Description = "Stream over a duplex pipe instead of a one-way one" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var command = new Command("pipe", "A pipe between two processes: round-trip latency, one-way throughput in order, end-of-file when one end dies.")
+        {
+            messages, size, duplex, json, timeout,
+        };
+        command.SetAction((parsed, cancellationToken) => PipeScenario.RunAsync(
+            new PipeOptions(parsed.GetValue(messages), parsed.GetValue(size), parsed.GetValue(duplex),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
+                TimeSpan.FromSeconds(parsed.GetValue(timeout))),
+            Output.Console, cancellationToken));
         return command;
     }
 

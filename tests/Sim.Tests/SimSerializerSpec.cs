@@ -60,6 +60,11 @@ public sealed class SimSerializerSpec : SimSpec
         yield return CloseQueue.Instance;
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1);
+        yield return new PipeOpen("p", 1, "pipe-b", owner, false);
+        yield return new PipeConnected("p", owner);
+        yield return new PipeRefused("taken");
+        yield return new PipeData(QueueItem.Text("hello"));
+        yield return new PipePeerGone("p");
         yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3);
         yield return new SharedGet("counter", "1");
         yield return new SharedSet("counter", "", SharedScalar.Of("text"));
@@ -113,6 +118,9 @@ public sealed class SimSerializerSpec : SimSpec
         Results rs => string.Join(";", rs.All.Select(Describe)),
         TicketWrites tw => string.Join(";", tw.All),
         SharedItems si => $"{si.Kind}|{string.Join(",", si.Items)}",
+        PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
+        PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
+        PipeData pd => Item(pd.Item),
         Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",

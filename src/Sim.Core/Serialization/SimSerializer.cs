@@ -142,6 +142,14 @@ internal static class Codecs
             },
             r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long()));
 
+        // Pipes
+        Add<PipeOpen>("IO", (w, m) => { w.Str(m.Pipe); w.Int(m.End); w.Str(m.Owner); w.Ref(m.Endpoint); w.Bool(m.Duplex); },
+            r => new PipeOpen(r.Str(), r.Int(), r.Str(), r.Ref(), r.Bool()));
+        Add<PipeConnected>("IC", (w, m) => { w.Str(m.Pipe); w.Ref(m.Peer); }, r => new PipeConnected(r.Str(), r.Ref()));
+        Add<PipeRefused>("IR", (w, m) => w.Str(m.Reason), r => new PipeRefused(r.Str()));
+        Add<PipeData>("ID", (w, m) => Item(w, m.Item), r => new PipeData(ReadItem(r)));
+        Add<PipePeerGone>("IG", (w, m) => w.Str(m.Pipe), r => new PipePeerGone(r.Str()));
+
         // Shared data
         void Scalar(WireWriter w, SharedScalar v) { w.Int((int)v.Kind); w.Long(v.Int); w.Real(v.Real); w.Str(v.Text); }
         SharedScalar ReadScalar(WireReader r) => new((SharedScalarKind)r.Int(), r.Long(), r.Real(), r.Str());

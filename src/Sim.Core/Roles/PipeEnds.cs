@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+
+namespace Sim.Core.Roles;
+
+/// <summary>
+/// The measuring end of the pipe scenario (<c>pipe-a</c>): ping-pong on the duplex pipe "ping" for round-trip
+/// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream", then waits
+/// on "ping" until the other end is gone and reports the end-of-file.
+/// </summary>
+public sealed class PipeSender : IRole
+{
+    public string Name => "pipe-sender";
+
+    public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
+    {
+        var info = participant.Info;
+        var messages = info.Int("messages", 1000);
+        var size = Math.Max(8, info.Int("size", 64));
+        var duplex = info.Bool("duplex", false);
+        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
+
+        var ping = await participant.PipeAsync("ping", 0, duplex: true, timeout).ConfigureAwait(false);
+        // One-way: end 1 sends. Duplex: either end may; the sender takes end 0.
+        var stream = await participant.PipeAsync("stream", duplex ? 0 : 1, duplex, timeout).ConfigureAwait(false);
+        await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
+
+        var rtts = new List<double>(messages);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < messages; i++)
+        {
+            var started = clock.Elapsed;
+            await ping.SendAsync(PipeMessages.Numbered(i, size)).ConfigureAwait(false);
+            var echo = await ping.RecvAsync(timeout).ConfigureAwait(false);
+            if (PipeMessages.Number(echo) != i)
+                throw new InvalidOperationException($"echo {PipeMessages.Number(echo)} came back for message {i}");
+            rtts.Add((clock.Elapsed - started).TotalMicroseconds);
+        }
+        for (var i = 0; i < messages; i++)
+            await stream.SendAsync(PipeMessages.Numbered(i, size)).ConfigureAwait(false);
+
+        // The launcher ends the other process now; recv must end with EOFError, not hang.
+        var eof = 0L;
+        var eofWait = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await ping.RecvAsync(timeout).ConfigureAwait(false);
+        }
+        catch (PipeEofException)
+        {
+            eof = 1;
+        }
+        rtts.Sort();
+        await participant.ReportAsync(new Dictionary<string, long>
+        {
+            ["rtt_median_us"] = (long)Percentile(rtts, 0.5),
+            ["rtt_p99_us"] = (long)Percentile(rtts, 0.99),
+            ["eof"] = eof,
+            ["eof_wait_ms"] = (long)eofWait.Elapsed.TotalMilliseconds,
+            ["eof_at_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        }).ConfigureAwait(false);
+        return eof == 1 ? 0 : 1;
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+}
+
+/// <summary>
+/// The other end (<c>pipe-b</c>): echoes every ping, receives the stream checking that every message arrives
+/// once and in order, reports the one-way throughput, then waits until it is ended.
+/// </summary>
+public sealed class PipeReceiver : IRole
+{
+    public string Name => "pipe-receiver";
+
+    public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
+    {
+        var info = participant.Info;
+        var messages = info.Int("messages", 1000);
+        var duplex = info.Bool("duplex", false);
+        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
+
+        var ping = await participant.PipeAsync("ping", 1, duplex: true, timeout).ConfigureAwait(false);
+        var stream = await participant.PipeAsync("stream", duplex ? 1 : 0, duplex, timeout).ConfigureAwait(false);
+        await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
+
+        for (var i = 0; i < messages; i++)
+            await ping.SendAsync(await ping.RecvAsync(timeout).ConfigureAwait(false)).ConfigureAwait(false);
+
+        long outOfOrder = 0, bytes = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < messages; i++)
+        {
+            var message = await stream.RecvAsync(timeout).ConfigureAwait(false);
+            if (i == 0)
+                clock.Restart();
+            if (PipeMessages.Number(message) != i)
+                outOfOrder++;
+            bytes += message.Payload.Length;
+        }
+        var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
+        await participant.ReportAsync(new Dictionary<string, long>
+        {
+            ["received"] = messages,
+            ["out_of_order"] = outOfOrder,
+            ["messages_per_s"] = (long)((messages - 1) / seconds),
+            ["bytes"] = bytes,
+        }).ConfigureAwait(false);
+        // Stay until ended: the other end's recv must see end-of-file when this process is gone.
+        await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+}
+
+internal static class PipeMessages
+{
+    public static QueueItem Numbered(int number, int size)
+    {
+        var bytes = new byte[size];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, number);
+        return QueueItem.Bytes(bytes);
+    }
+
+    public static int Number(QueueItem item) => BinaryPrimitives.ReadInt32LittleEndian(item.Payload);
+}

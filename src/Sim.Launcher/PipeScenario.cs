@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using Sim.Core.Roles;
+using Spectre.Console;
+
+namespace Sim.Launcher;
+
+public sealed record PipeOptions(int Messages, int Size, bool Duplex, string? JsonPath, TimeSpan Timeout);
+
+/// <summary>
+/// The lesson's pipe, between two processes whose endpoint actors talk directly: round-trip latency,
+/// one-way throughput with every message checked in order, then one end is killed and the other must see
+/// end-of-file rather than hang.
+/// </summary>
+public static class PipeScenario
+{
+    public static async Task<int> RunAsync(PipeOptions options, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        console.MarkupLineInterpolated(
+            $"[bold]pipe[/]: {options.Messages} messages of {options.Size} bytes, {(options.Duplex ? "duplex" : "one-way")} stream");
+        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
+        {
+            ConnectTimeout = options.Timeout,
+        };
+        var parameters = new Dictionary<string, string>
+        {
+            ["messages"] = options.Messages.ToString(),
+            ["size"] = options.Size.ToString(),
+            ["duplex"] = options.Duplex ? "true" : "false",
+            ["timeout-ms"] = ((long)options.Timeout.TotalMilliseconds).ToString(),
+        };
+        var sender = run.Add("pipe-a", new PipeSender().Name, parameters);
+        var receiver = run.Add("pipe-b", new PipeReceiver().Name, parameters);
+        DateTimeOffset? killedAt = null;
+        var phases = await run.ExecuteAsync(options.Timeout, [], async () =>
+        {
+            // pipe-b reports once it has the whole stream; then it is killed, and pipe-a must see end-of-file.
+            await run.Coordinator.AwaitResultsAsync(1, options.Timeout, cancellationToken);
+            var done = run.Elapsed;
+            killedAt = DateTimeOffset.UtcNow;
+            receiver.Kill();
+            if (!await sender.JoinAsync(options.Timeout, cancellationToken))
+                throw new RunFailedException($"pipe-a did not see end-of-file within {options.Timeout.TotalSeconds:0.#} s of pipe-b's death");
+            return done;
+        }, cancellationToken);
+        var census = run.Census();
+        var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
+        results.TryGetValue("pipe-a", out var a);
+        results.TryGetValue("pipe-b", out var b);
+        long Figure(Sim.Core.ParticipantResult? r, string key) => r?.Figures.GetValueOrDefault(key) ?? -1;
+        var eofAfterMs = killedAt is { } k && Figure(a, "eof_at_ms") > 0 ? Figure(a, "eof_at_ms") - k.ToUnixTimeMilliseconds() : (long?)null;
+        var inOrder = Figure(b, "received") == options.Messages && Figure(b, "out_of_order") == 0;
+        var unexpectedExits = run.UnexpectedExits(p => p == receiver && p.ExitCode == -9);
+        var ok = phases.Failure is null && unexpectedExits.Count == 0 && inOrder && Figure(a, "eof") == 1
+                 && census.Zombies.Count == 0 && census.Orphans.Count == 0;
+
+        console.MarkupLine($"round trip: median {Figure(a, "rtt_median_us")} µs, p99 {Figure(a, "rtt_p99_us")} µs");
+        console.MarkupLine($"one-way: {Figure(b, "messages_per_s")} messages/s, {Figure(b, "received")} received, {Figure(b, "out_of_order")} out of order");
+        console.MarkupLine(Figure(a, "eof") == 1
+            ? $"pipe-b killed: pipe-a's recv raised end-of-file {eofAfterMs} ms later"
+            : "[red]pipe-a did not see end-of-file[/]");
+        RunReport.PrintEnd(console, census, phases.Failure, unexpectedExits);
+
+        if (options.JsonPath is not null)
+        {
+            RunReport.WriteJson(options.JsonPath, new JsonObject
+            {
+                ["scenario"] = "pipe",
+                ["ok"] = ok,
+                ["duplex"] = options.Duplex,
+                ["error"] = phases.Failure,
+                ["messages"] = options.Messages,
+                ["size"] = options.Size,
+                ["rtt_median_us"] = Figure(a, "rtt_median_us"),
+                ["rtt_p99_us"] = Figure(a, "rtt_p99_us"),
+                ["one_way_messages_per_s"] = Figure(b, "messages_per_s"),
+                ["received"] = Figure(b, "received"),
+                ["out_of_order"] = Figure(b, "out_of_order"),
+                ["eof"] = Figure(a, "eof") == 1,
+                ["eof_after_kill_ms"] = eofAfterMs,
+                ["zombies"] = census.Zombies.Count,
+                ["orphans"] = census.Orphans.Count,
+                ["processes"] = RunReport.Processes(run, (_, _) => { }),
+            });
+        }
+        return ok ? 0 : 1;
+    }
+}
