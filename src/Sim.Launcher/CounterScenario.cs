@@ -65,7 +65,7 @@ public static class CounterScenario
 
         if (options.JsonPath is not null)
         {
-            RunReport.WriteJson(options.JsonPath, new JsonObject
+            var json = new JsonObject
             {
                 ["scenario"] = "counter",
                 ["ok"] = ok,
@@ -74,22 +74,10 @@ public static class CounterScenario
                 ["expected"] = expected,
                 ["final"] = final,
                 ["lost_updates"] = lost,
-                ["timing"] = new JsonObject
-                {
-                    ["ready_s"] = Math.Round(phases.Ready.TotalSeconds, 4),
-                    ["work_s"] = Math.Round(phases.Work.TotalSeconds, 4),
-                    ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
-                },
-                ["zombies"] = census.Zombies.Count,
-                ["orphans"] = census.Orphans.Count,
-                ["faults"] = RunReport.Faults(run.FaultOutcomes),
-                ["processes"] = RunReport.Processes(run, (process, entry) =>
-                {
-                    if (results.TryGetValue(process.Name, out var r))
-                        foreach (var (key, value) in r.Figures)
-                            entry[key] = value;
-                }),
-            });
+                ["timing"] = RunReport.Timing(phases.Ready, phases.Work.TotalSeconds, wall),
+            };
+            RunReport.AddRunFacts(json, run, census, results);
+            RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;
     }

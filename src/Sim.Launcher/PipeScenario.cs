@@ -62,7 +62,7 @@ public static class PipeScenario
 
         if (options.JsonPath is not null)
         {
-            RunReport.WriteJson(options.JsonPath, new JsonObject
+            var json = new JsonObject
             {
                 ["scenario"] = "pipe",
                 ["ok"] = ok,
@@ -77,10 +77,9 @@ public static class PipeScenario
                 ["out_of_order"] = Figure(b, "out_of_order"),
                 ["eof"] = Figure(a, "eof") == 1,
                 ["eof_after_kill_ms"] = eofAfterMs,
-                ["zombies"] = census.Zombies.Count,
-                ["orphans"] = census.Orphans.Count,
-                ["processes"] = RunReport.Processes(run, (_, _) => { }),
-            });
+            };
+            RunReport.AddRunFacts(json, run, census, results);
+            RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;
     }

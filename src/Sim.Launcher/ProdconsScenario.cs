@@ -131,7 +131,7 @@ public static class ProdconsScenario
 
         if (options.JsonPath is not null)
         {
-            RunReport.WriteJson(options.JsonPath, new JsonObject
+            var json = new JsonObject
             {
                 ["scenario"] = "prodcons",
                 ["mode"] = mode,
@@ -150,23 +150,10 @@ public static class ProdconsScenario
                 },
                 ["per_consumer"] = new JsonObject(ledger.PerConsumer.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                 ["throughput_items_per_s"] = Math.Round(throughput, 1),
-                ["timing"] = new JsonObject
-                {
-                    ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
-                    ["work_s"] = Math.Round(workSeconds, 4),
-                    ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
-                },
-                ["max_peak_rss_mb"] = run.MaxPeakRssMb,
-                ["zombies"] = census.Zombies.Count,
-                ["orphans"] = census.Orphans.Count,
-                ["faults"] = RunReport.Faults(run.FaultOutcomes),
-                ["processes"] = RunReport.Processes(run, (process, entry) =>
-                {
-                    if (results.TryGetValue(process.Name, out var r))
-                        foreach (var (key, value) in r.Figures)
-                            entry[key] = value;
-                }),
-            });
+                ["timing"] = RunReport.Timing(ready, workSeconds, wall),
+            };
+            RunReport.AddRunFacts(json, run, census, results);
+            RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;
     }

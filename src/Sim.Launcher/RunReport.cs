@@ -6,6 +6,34 @@ namespace Sim.Launcher;
 /// <summary>The parts of a run's JSON that every scenario shares.</summary>
 public static class RunReport
 {
+    public static JsonObject Timing(TimeSpan ready, double workSeconds, TimeSpan wall) => new()
+    {
+        ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
+        ["work_s"] = Math.Round(workSeconds, 4),
+        ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
+    };
+
+    /// <summary>
+    /// What every scenario's JSON ends with: peak memory, zombies and orphans, the faults, and every process
+    /// with all the figures its participant reported (<paramref name="adjust"/> may add or reshape some).
+    /// </summary>
+    public static void AddRunFacts(JsonObject json, ScenarioRun run, ProcessCensus census,
+        IReadOnlyDictionary<string, Sim.Core.ParticipantResult> results, Action<Sim.Core.ParticipantResult, JsonObject>? adjust = null)
+    {
+        json["max_peak_rss_mb"] = run.MaxPeakRssMb;
+        json["zombies"] = census.Zombies.Count;
+        json["orphans"] = census.Orphans.Count;
+        json["faults"] = Faults(run.FaultOutcomes);
+        json["processes"] = Processes(run, (process, entry) =>
+        {
+            if (!results.TryGetValue(process.Name, out var result))
+                return;
+            foreach (var (key, value) in result.Figures)
+                entry[key] = value;
+            adjust?.Invoke(result, entry);
+        });
+    }
+
     public static JsonArray Processes(ScenarioRun run, Action<SimProcess, JsonObject> addFigures)
     {
         var array = new JsonArray();

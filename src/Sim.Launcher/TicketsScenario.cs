@@ -102,27 +102,11 @@ public static class TicketsScenario
                     ["oversold"] = oversold,
                     ["lost_updates"] = lostUpdates,
                 },
-                ["timing"] = new JsonObject
-                {
-                    ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
-                    ["work_s"] = Math.Round(phases.Work.TotalSeconds, 4),
-                    ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
-                    ["handover_after_kill_ms"] = handoverMs,
-                },
-                ["max_peak_rss_mb"] = run.MaxPeakRssMb,
-                ["zombies"] = census.Zombies.Count,
-                ["orphans"] = census.Orphans.Count,
+                ["timing"] = RunReport.Timing(ready, phases.Work.TotalSeconds, wall),
                 ["db"] = file.Path,
-                ["faults"] = RunReport.Faults(run.FaultOutcomes),
-                ["processes"] = RunReport.Processes(run, (process, entry) =>
-                {
-                    if (!results.TryGetValue(process.Name, out var r))
-                        return;
-                    foreach (var (key, value) in r.Figures)
-                        entry[key] = value;
-                    entry["bought"] = r.Figures.GetValueOrDefault("bought") == 1;
-                }),
             };
+            json["timing"]!["handover_after_kill_ms"] = handoverMs;
+            RunReport.AddRunFacts(json, run, census, results, (r, entry) => entry["bought"] = r.Figures.GetValueOrDefault("bought") == 1);
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;
