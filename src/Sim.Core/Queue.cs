@@ -104,7 +104,8 @@ public sealed record GetQueueStatus : ISimMessage
 
 /// <summary>Sizes as Python reports them (qsize is a snapshot), plus what Sim tracks on top.</summary>
 public sealed record QueueStatus(
-    string Queue, int MaxSize, bool Joinable, bool Closed, int Size, long Unfinished, int InFlight, long Redelivered) : ISimMessage;
+    string Queue, int MaxSize, bool Joinable, bool Closed, int Size, long Unfinished, int InFlight, long Redelivered,
+    IReadOnlyDictionary<string, long> PutBy) : ISimMessage;
 
 // ---- Actors ---------------------------------------------------------------------------------
 
@@ -171,6 +172,8 @@ public sealed class QueueActor : ReceiveActor
     private readonly Dictionary<string, LinkedList<Delivery>> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _sessions = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Items that went into the queue, per producer: what was really produced, whatever happened to the producer.
+    private readonly Dictionary<string, long> _putBy = new(StringComparer.Ordinal);
     private long _nextDeliveryId;
     private long _nextWaitId;
     private long _unfinished;
@@ -257,6 +260,7 @@ public sealed class QueueActor : ReceiveActor
         {
             _buffer.AddLast(new Delivery(++_nextDeliveryId, put.Put.Items[put.Accepted]));
             put.Accepted++;
+            _putBy[put.Put.Producer] = _putBy.GetValueOrDefault(put.Put.Producer) + 1;
             if (_joinable)
                 _unfinished++;
         }
@@ -453,5 +457,6 @@ public sealed class QueueActor : ReceiveActor
     }
 
     private QueueStatus Status() =>
-        new(_name, _maxSize, _joinable, _closed, _buffer.Count, _unfinished, _inFlight.Values.Sum(h => h.Count), _redelivered);
+        new(_name, _maxSize, _joinable, _closed, _buffer.Count, _unfinished, _inFlight.Values.Sum(h => h.Count), _redelivered,
+            _putBy.ToDictionary(StringComparer.Ordinal));
 }

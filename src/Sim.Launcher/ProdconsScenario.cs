@@ -87,8 +87,12 @@ public static class ProdconsScenario
         var wall = run.Elapsed;
         var census = run.Census();
 
-        var ledger = await run.Coordinator.Ledger.Ask<LedgerReport>(new CheckLedger(produced), TimeSpan.FromSeconds(60));
+        // What each producer really put into the queue (a killed producer put less than planned): a producer
+        // puts its items in sequence, so its first n ids are exactly what exists.
         var status = await queue.StatusAsync();
+        var planned = produced.Sum();
+        produced = producers.Select(p => status.PutBy.GetValueOrDefault(p.Name)).ToList();
+        var ledger = await run.Coordinator.Ledger.Ask<LedgerReport>(new CheckLedger(produced), TimeSpan.FromSeconds(60));
         var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
         var corrupt = results.Values.Sum(r => r.Figures.GetValueOrDefault("corrupt"));
         var crashed = run.Processes.Where(p => run.WasFaulted(p)).Select(p => p.Name).ToHashSet();
@@ -125,7 +129,8 @@ public static class ProdconsScenario
         var verdict = exactlyOnce ? "[green]every item consumed exactly once[/]"
             : explained ? "[yellow]no item lost; the duplicates are the crashed consumer's unfinished items, processed again[/]"
             : "[red]NOT exactly once[/]";
-        console.MarkupLine($"produced {produced.Sum()}, consumed {ledger.Distinct}, missing {ledger.Missing}, duplicates {ledger.Duplicates}{(duplicateCause is null ? "" : $" ({Markup.Escape(duplicateCause)})")}, corrupt {corrupt}: {verdict}");
+        var neverProduced = planned - produced.Sum();
+        console.MarkupLine($"produced {produced.Sum()}{(neverProduced > 0 ? $" ({neverProduced} planned items never produced)" : "")}, consumed {ledger.Distinct}, missing {ledger.Missing}, duplicates {ledger.Duplicates}{(duplicateCause is null ? "" : $" ({Markup.Escape(duplicateCause)})")}, corrupt {corrupt}: {verdict}");
         console.MarkupLine($"throughput {throughput:0} items/s over {workSeconds:0.000} s; all ready after {ready.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
         RunReport.PrintEnd(console, census, failure, unexpectedExits);
 
@@ -139,6 +144,7 @@ public static class ProdconsScenario
                 ["error"] = failure,
                 ["items"] = new JsonObject
                 {
+                    ["planned"] = planned,
                     ["produced"] = produced.Sum(),
                     ["consumed"] = ledger.Distinct,
                     ["consumed_total"] = ledger.Consumed,

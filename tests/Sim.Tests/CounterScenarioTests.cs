@@ -48,6 +48,20 @@ public sealed class CounterScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task A_process_killed_mid_run_leaves_its_share_undone_but_nothing_lost()
+    {
+        var run = await SimCli.RunAsync(HardTimeout, "counter", "--processes", "3", "--increments", "40", "--delay-ms", "10",
+            "--kill", "counter-2@0.3", "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var root = doc.RootElement;
+        Assert.Equal(120, root.GetProperty("planned").GetInt64());
+        Assert.True(root.GetProperty("expected").GetInt64() < 120);
+        Assert.Equal(root.GetProperty("expected").GetInt64(), root.GetProperty("final").GetInt64());
+        Assert.Equal(0, root.GetProperty("lost_updates").GetInt64());
+    }
+
+    [Fact]
     public async Task No_lock_and_atomic_together_is_a_usage_error()
     {
         var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), "counter", "--no-lock", "--atomic");

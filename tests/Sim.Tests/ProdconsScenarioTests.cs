@@ -67,6 +67,20 @@ public sealed class ProdconsScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task A_killed_producer_counts_only_what_it_really_put()
+    {
+        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "1", "--items", "20000",
+            "--maxsize", "200", "--kill", "producer-1@0.2", "--json", Json);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var counts = doc.RootElement.GetProperty("items");
+        Assert.Equal(20000, counts.GetProperty("planned").GetInt64());
+        Assert.True(counts.GetProperty("produced").GetInt64() < 20000);
+        Assert.Equal(counts.GetProperty("produced").GetInt64(), counts.GetProperty("consumed").GetInt64());
+        Assert.Equal(0, counts.GetProperty("missing").GetInt64());
+    }
+
+    [Fact]
     public async Task Bounded_queue_with_several_producers_keeps_every_item()
     {
         var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "3", "--consumers", "2", "--items", "3000",

@@ -59,7 +59,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new QueueJoinTimedOut(4);
         yield return CloseQueue.Instance;
         yield return GetQueueStatus.Instance;
-        yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1);
+        yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1, new Dictionary<string, long> { ["producer-1"] = 5 });
         yield return new PipeOpen("p", 1, "pipe-b", owner, false);
         yield return new PipeConnected("p", owner);
         yield return new PipeRefused("taken");
@@ -107,6 +107,8 @@ public sealed class SimSerializerSpec : SimSpec
         }
     }
 
+    private static readonly IReadOnlyDictionary<string, long> Empty = new Dictionary<string, long>();
+
     private static string Item(QueueItem item) => $"{item.Kind}:{Convert.ToHexString(item.Payload)}";
 
     // Records with list or dictionary members compare by reference, so compare their contents as text.
@@ -121,6 +123,7 @@ public sealed class SimSerializerSpec : SimSpec
         PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
         PipeData pd => Item(pd.Item),
+        QueueStatus qs => (qs with { PutBy = Empty }) + "|" + string.Join(",", qs.PutBy),
         Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",

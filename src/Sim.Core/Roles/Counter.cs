@@ -10,6 +10,9 @@ public sealed class Counter : IRole
     public const string ObjectName = "counter";
     public const string LockName = "counter";
 
+    /// <summary>Dict of increments each process has completed, so a killed process's unfinished share is not counted as lost.</summary>
+    public const string DoneName = "counter-done";
+
     public string Name => "counter";
 
     public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
@@ -23,6 +26,7 @@ public sealed class Counter : IRole
             throw new FormatException($"parameter mode={mode} is not nolock, lock or atomic");
 
         var counter = await participant.SharedAsync(ObjectName, SharedKind.Value).ConfigureAwait(false);
+        var done = await participant.SharedAsync(DoneName, SharedKind.Dict).ConfigureAwait(false);
         var mutex = participant.Lock(LockName);
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
@@ -33,6 +37,7 @@ public sealed class Counter : IRole
             if (mode == "atomic")
             {
                 await counter.AddAsync(1).ConfigureAwait(false);
+                await done.AddAsync(1, participant.Name).ConfigureAwait(false);
                 continue;
             }
             var held = mode == "lock" ? await mutex.AcquireAsync(timeout, cancellationToken).ConfigureAwait(false) : null;
@@ -42,6 +47,8 @@ public sealed class Counter : IRole
                 if (delay > TimeSpan.Zero)
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 await counter.SetAsync(SharedScalar.Of(value + 1)).ConfigureAwait(false);
+                // Still under the lock: the tally and the value move together.
+                await done.AddAsync(1, participant.Name).ConfigureAwait(false);
             }
             finally
             {

@@ -139,8 +139,10 @@ internal static class Codecs
             {
                 w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Bool(m.Closed); w.Int(m.Size);
                 w.Long(m.Unfinished); w.Int(m.InFlight); w.Long(m.Redelivered);
+                w.List(m.PutBy.ToList(), kv => { w.Str(kv.Key); w.Long(kv.Value); });
             },
-            r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long()));
+            r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long(),
+                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)));
 
         // Pipes
         Add<PipeOpen>("IO", (w, m) => { w.Str(m.Pipe); w.Int(m.End); w.Str(m.Owner); w.Ref(m.Endpoint); w.Bool(m.Duplex); },
