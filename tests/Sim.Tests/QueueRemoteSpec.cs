@@ -55,6 +55,24 @@ public sealed class QueueRemoteSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pipe_messages_of_8_MiB_go_end_to_end_directly()
+    {
+        await using var a = await ConnectAsync("pipe-a");
+        // The other end lives in the other actor system, so the messages cross a real connection.
+        await using var b = await Participant.ConnectAsync(_coordinatorSystem, _coordinator.Address,
+            new ParticipantInfo("pipe-b", "test", Environment.ProcessId, new Dictionary<string, string>()), TimeSpan.FromSeconds(30));
+        var openA = a.PipeAsync("big", 0, duplex: true, TimeSpan.FromSeconds(30));
+        var endB = await b.PipeAsync("big", 1, duplex: true, TimeSpan.FromSeconds(30));
+        var endA = await openA;
+        var bytes = new byte[QueueItem.MaxPayloadBytes];
+        new Random(7).NextBytes(bytes);
+        await endA.SendAsync(QueueItem.Bytes(bytes));
+        await endA.SendAsync("after");
+        Assert.Equal(bytes, (await endB.RecvAsync(TimeSpan.FromSeconds(30))).Payload);
+        Assert.Equal("after", (await endB.RecvAsync(TimeSpan.FromSeconds(30))).AsText());
+    }
+
+    [Fact]
     public async Task Many_small_items_arrive_once_each_in_order()
     {
         await using var producer = await ConnectAsync("producer-1");
