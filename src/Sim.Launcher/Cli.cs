@@ -46,6 +46,11 @@ public static class Cli
             Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
             return UsageExitCode;
         }
+        catch (RunFailedException e)
+        {
+            Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
+            return 1;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("sim: interrupted; every participant process was ended");
@@ -67,7 +72,7 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
@@ -177,6 +182,34 @@ public static class Cli
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout))),
             Output.Console, cancellationToken));
+        return command;
+    }
+
+    private static Command BenchCommand()
+    {
+        var names = Bench.Workloads.Select(w => w.Name).Append("all").ToArray();
+        var workload = new Argument<string>("workload") { Description = $"What to measure: {string.Join(", ", names)}", DefaultValueFactory = _ => "all" };
+        workload.AcceptOnlyFromAmong(names);
+        var runs = IntOption("--runs", "Runs of Sim and of Python each, alternating", 3, 1, 50);
+        var scale = new Option<double>("--scale") { Description = "Multiply every workload's size (e.g. 0.01 for a quick look)", DefaultValueFactory = _ => 1.0 };
+        scale.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is <= 0 or > 100)
+                result.AddError($"--scale {result.GetValueOrDefault<double>()} is out of range (above 0, at most 100)");
+        });
+        var json = new Option<string?>("--json") { Description = "Also write every figure as JSON to this file" };
+        var command = new Command("bench", "Side-by-side benchmarks: Sim against Python multiprocessing doing the same work, medians and ratios.")
+        {
+            workload, runs, scale, json,
+        };
+        command.SetAction((parsed, cancellationToken) =>
+        {
+            var chosen = parsed.GetValue(workload) is "all" or null
+                ? Bench.Workloads
+                : Bench.Workloads.Where(w => w.Name == parsed.GetValue(workload)).ToList();
+            return Bench.RunAsync(chosen, parsed.GetValue(runs), parsed.GetValue(scale),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, Output.Console, cancellationToken);
+        });
         return command;
     }
 

@@ -153,7 +153,7 @@ public static class LifecycleScenario
 
     private static async Task<DaemonDemo> DaemonDemoAsync(CancellationToken cancellationToken)
     {
-        var info = SelfStartInfo(ParentCommand);
+        var info = SelfProcess.StartInfo([ParentCommand]);
         info.RedirectStandardOutput = true;
         info.RedirectStandardInput = true;
         using var parent = Process.Start(info) ?? throw new InvalidOperationException("could not start the demo parent");
@@ -215,14 +215,4 @@ public static class LifecycleScenario
 
     private static string Show(int? exitCode) => exitCode?.ToString() ?? "None";
 
-    /// <summary>How to start this same launcher again with <paramref name="command"/>.</summary>
-    private static ProcessStartInfo SelfStartInfo(string command)
-    {
-        var host = Environment.ProcessPath ?? "dotnet";
-        var info = new ProcessStartInfo(host) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            info.ArgumentList.Add(typeof(LifecycleScenario).Assembly.Location);
-        info.ArgumentList.Add(command);
-        return info;
-    }
 }
