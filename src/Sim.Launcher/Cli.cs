@@ -188,7 +188,7 @@ public static class Cli
     private static Command BenchCommand()
     {
         var names = Bench.Workloads.Select(w => w.Name).Append("all").ToArray();
-        var workload = new Argument<string>("workload") { Description = $"What to measure: {string.Join(", ", names)}", DefaultValueFactory = _ => "all" };
+        var workload = new Argument<string>("workload") { Description = $"What to measure: {string.Join(", ", names)}", DefaultValueFactory = _ => "all", HelpName = "workload" };
         workload.AcceptOnlyFromAmong(names);
         var runs = IntOption("--runs", "Runs of Sim and of Python each, alternating", 3, 1, 50);
         var scale = new Option<double>("--scale") { Description = "Multiply every workload's size (e.g. 0.01 for a quick look)", DefaultValueFactory = _ => 1.0 };
