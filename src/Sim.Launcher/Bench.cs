@@ -17,7 +17,8 @@ public static class Bench
     public sealed record Workload(
         string Name, string Unit, bool HigherIsBetter, double? Target,
         Func<double, string[]> SimArgs, Func<JsonElement, double> SimFigure,
-        Func<double, string[]> PythonArgs, Func<JsonElement, double> PythonFigure);
+        Func<double, string[]> PythonArgs, Func<JsonElement, double> PythonFigure,
+        Func<double, CancellationToken, Task<double>>? RawAkka = null);
 
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
@@ -38,7 +39,8 @@ public static class Bench
             j => j.GetProperty("increments_per_s").GetDouble()),
         new("pipe-rtt", "us", false, null,
             s => ["pipe", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("rtt_median_us").GetDouble(),
-            s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("rtt_median_us").GetDouble()),
+            s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("rtt_median_us").GetDouble(),
+            async (s, ct) => (await Launcher.RawAkka.MeasureRoundTripsAsync(Scaled(2000, s), ct))["rtt_median_us"]!.GetValue<double>()),
         new("pipe-oneway", "messages/s", true, 1.0,
             s => ["pipe", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("one_way_messages_per_s").GetDouble(),
             s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("one_way_messages_per_s").GetDouble()),
@@ -52,7 +54,7 @@ public static class Bench
         if (python is null)
             console.MarkupLine("[yellow]python3 not found: Sim's figures only, no ratios[/]");
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("workload", "unit", "sim median (min-max)", "python median (min-max)", "sim / python", "target", "met");
+            .AddColumns("workload", "unit", "sim median (min-max)", "python median (min-max)", "raw Akka median", "sim / python", "target", "met");
         var entries = new JsonArray();
         var folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
         try
@@ -61,6 +63,7 @@ public static class Bench
             {
                 var sim = new List<double>();
                 var py = new List<double>();
+                var raw = new List<double>();
                 for (var run = 1; run <= runs; run++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -70,6 +73,8 @@ public static class Bench
                         throw new RunFailedException($"{workload.Name}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
                         sim.Add(workload.SimFigure(doc.RootElement));
+                    if (workload.RawAkka is { } measureRaw)
+                        raw.Add(await measureRaw(scale, cancellationToken));
                     if (python is null)
                         continue;
                     var args = workload.PythonArgs(scale);
@@ -83,6 +88,7 @@ public static class Bench
                 bool? met = ratio is { } r && workload.Target is { } t ? workload.HigherIsBetter ? r >= t : r <= t : null;
                 table.AddRow(workload.Name, workload.Unit, $"{Fmt(simMedian)} ({Fmt(sim.Min())}-{Fmt(sim.Max())})",
                     pyMedian is null ? "-" : $"{Fmt(pyMedian.Value)} ({Fmt(py.Min())}-{Fmt(py.Max())})",
+                    raw.Count > 0 ? $"{Fmt(Median(raw))} (sim {simMedian / Median(raw):0.00}x)" : "-",
                     ratio is null ? "-" : ratio.Value.ToString("0.00x", CultureInfo.InvariantCulture),
                     workload.Target is null ? "-" : (workload.HigherIsBetter ? ">= " : "<= ") + workload.Target.Value.ToString("0.##x", CultureInfo.InvariantCulture),
                     met is null ? "-" : met.Value ? "[green]yes[/]" : "[red]no[/]");
@@ -93,7 +99,8 @@ public static class Bench
                     ["higher_is_better"] = workload.HigherIsBetter,
                     ["sim"] = Summary(sim),
                     ["python"] = py.Count > 0 ? Summary(py) : null,
-                    ["raw_akka"] = null,
+                    ["raw_akka"] = raw.Count > 0 ? Summary(raw) : null,
+                    ["ratio_to_raw_akka"] = raw.Count > 0 ? Math.Round(simMedian / Median(raw), 3) : null,
                     ["ratio"] = ratio is null ? null : Math.Round(ratio.Value, 3),
                     ["target"] = workload.Target,
                     ["met"] = met,

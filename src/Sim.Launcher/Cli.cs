@@ -72,7 +72,7 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RawAkkaEchoCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
@@ -223,6 +223,14 @@ public static class Cli
         };
         command.SetAction((parsed, cancellationToken) => LifecycleScenario.RunAsync(
             parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, Output.Console, cancellationToken));
+        return command;
+    }
+
+    /// <summary>The echo node of the raw Akka.NET round trip in <c>sim bench</c>; not for users.</summary>
+    private static Command RawAkkaEchoCommand()
+    {
+        var command = new Command(RawAkka.EchoCommand) { Hidden = true };
+        command.SetAction((_, _) => RawAkka.RunEchoAsync());
         return command;
     }
 
