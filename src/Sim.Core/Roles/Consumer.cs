@@ -12,16 +12,11 @@ public sealed class Consumer : IRole
     public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
     {
         var info = participant.Info;
-        var queueName = info.Text("queue", "q");
-        var joinable = info.Text("mode", "sentinel") == "joinable";
-        var maxSize = info.Int("maxsize", 0);
+        var settings = QueueRoleSettings.Read(info);
+        var (joinable, batch, timeout) = (settings.Joinable, settings.Batch, settings.Timeout);
         var work = TimeSpan.FromMilliseconds(info.Int("work-ms", 0));
-        var batch = Math.Max(1, info.Int("batch", 100));
-        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
 
-        var queue = joinable
-            ? await participant.JoinableQueueAsync(queueName, maxSize).ConfigureAwait(false)
-            : await participant.QueueAsync(queueName, maxSize).ConfigureAwait(false);
+        var queue = await settings.OpenAsync(participant).ConfigureAwait(false);
         // With slow consumers, prefetching would starve the others: take one at a time then.
         queue.Prefetch = work > TimeSpan.Zero ? 1 : batch;
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);

@@ -12,18 +12,13 @@ public sealed class Producer : IRole
     public async Task<int> RunAsync(Participant participant, CancellationToken cancellationToken)
     {
         var info = participant.Info;
-        var queueName = info.Text("queue", "q");
-        var joinable = info.Text("mode", "sentinel") == "joinable";
-        var maxSize = info.Int("maxsize", 0);
+        var settings = QueueRoleSettings.Read(info);
+        var (batch, timeout) = (settings.Batch, settings.Timeout);
         var index = info.Int("producer-index", 1);
         var count = info.Int("count", 100);
         var size = info.Int("item-bytes", 64);
-        var batch = Math.Max(1, info.Int("batch", 100));
-        var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
 
-        var queue = joinable
-            ? await participant.JoinableQueueAsync(queueName, maxSize).ConfigureAwait(false)
-            : await participant.QueueAsync(queueName, maxSize).ConfigureAwait(false);
+        var queue = await settings.OpenAsync(participant).ConfigureAwait(false);
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();

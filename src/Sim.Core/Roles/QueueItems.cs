@@ -38,3 +38,19 @@ public static class ProducedItem
         return hash;
     }
 }
+
+/// <summary>What producers and consumers share: which queue, which mode, how big, how many per message.</summary>
+public sealed record QueueRoleSettings(string Queue, bool Joinable, int MaxSize, int Batch, TimeSpan Timeout)
+{
+    public static QueueRoleSettings Read(ParticipantInfo info) => new(
+        info.Text("queue", "q"),
+        info.Text("mode", "sentinel") == "joinable",
+        info.Int("maxsize", 0),
+        Math.Max(1, info.Int("batch", 100)),
+        TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000)));
+
+    /// <summary>The queue as this participant's client: a <see cref="SimJoinableQueue"/> in joinable mode.</summary>
+    public async Task<SimQueue> OpenAsync(Participant participant) => Joinable
+        ? await participant.JoinableQueueAsync(Queue, MaxSize).ConfigureAwait(false)
+        : await participant.QueueAsync(Queue, MaxSize).ConfigureAwait(false);
+}
