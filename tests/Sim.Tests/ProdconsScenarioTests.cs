@@ -69,13 +69,14 @@ public sealed class ProdconsScenarioTests : IDisposable
     [Fact]
     public async Task A_killed_producer_counts_only_what_it_really_put()
     {
-        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "1", "--items", "20000",
-            "--maxsize", "200", "--kill", "producer-1@0.2", "--json", Json);
+        // A slow consumer (1 ms per item) behind a small queue keeps the producers busy for seconds: the kill lands mid-run.
+        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "1", "--items", "2000",
+            "--maxsize", "20", "--work-ms", "1", "--kill", "producer-1@0.3", "--json", Json);
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
         using var doc = JsonDocument.Parse(File.ReadAllText(Json));
         var counts = doc.RootElement.GetProperty("items");
-        Assert.Equal(20000, counts.GetProperty("planned").GetInt64());
-        Assert.True(counts.GetProperty("produced").GetInt64() < 20000);
+        Assert.Equal(2000, counts.GetProperty("planned").GetInt64());
+        Assert.True(counts.GetProperty("produced").GetInt64() < 2000);
         Assert.Equal(counts.GetProperty("produced").GetInt64(), counts.GetProperty("consumed").GetInt64());
         Assert.Equal(0, counts.GetProperty("missing").GetInt64());
     }
