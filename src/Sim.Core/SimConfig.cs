@@ -35,7 +35,4 @@ public static class SimConfig
             config = ConfigurationFactory.ParseString(extra).WithFallback(config);
         return config.WithFallback(ConfigurationFactory.ParseString(SharedText.Value));
     }
-
-    /// <summary>The shared configuration text as shipped, for tests and tools that layer their own on top.</summary>
-    public static string SharedHocon => SharedText.Value;
 }

@@ -20,10 +20,7 @@ public sealed class CounterScenarioTests : IDisposable
         var args = new List<string> { "counter", "--processes", "4", "--increments", "25", "--json", Json };
         if (mode == "atomic")
             args.Add("--atomic");
-        var run = await SimCli.RunAsync(HardTimeout, args.ToArray());
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, args.ToArray());
         Assert.Equal(mode, root.GetProperty("mode").GetString());
         Assert.Equal(100, root.GetProperty("expected").GetInt64());
         Assert.Equal(100, root.GetProperty("final").GetInt64());
@@ -36,11 +33,8 @@ public sealed class CounterScenarioTests : IDisposable
     public async Task Without_the_lock_updates_are_lost_and_counted()
     {
         // Every process reads before any writes back (300 ms apart): this cannot come out exact by luck.
-        var run = await SimCli.RunAsync(HardTimeout, "counter", "--processes", "4", "--increments", "3", "--no-lock",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "counter", "--processes", "4", "--increments", "3", "--no-lock",
             "--delay-ms", "300", "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
         Assert.Equal("nolock", root.GetProperty("mode").GetString());
         Assert.True(root.GetProperty("lost_updates").GetInt64() > 0);
         Assert.Equal(12 - root.GetProperty("final").GetInt64(), root.GetProperty("lost_updates").GetInt64());
@@ -50,11 +44,8 @@ public sealed class CounterScenarioTests : IDisposable
     [Fact]
     public async Task A_process_killed_mid_run_leaves_its_share_undone_but_nothing_lost()
     {
-        var run = await SimCli.RunAsync(HardTimeout, "counter", "--processes", "3", "--increments", "40", "--delay-ms", "10",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "counter", "--processes", "3", "--increments", "40", "--delay-ms", "10",
             "--kill", "counter-2@0.3", "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
         Assert.Equal(120, root.GetProperty("planned").GetInt64());
         Assert.True(root.GetProperty("expected").GetInt64() < 120);
         Assert.Equal(root.GetProperty("expected").GetInt64(), root.GetProperty("final").GetInt64());

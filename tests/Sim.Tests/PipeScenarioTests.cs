@@ -17,10 +17,7 @@ public sealed class PipeScenarioTests : IDisposable
         var args = new List<string> { "pipe", "--messages", "300", "--size", "200", "--json", json };
         if (duplex)
             args.Add("--duplex");
-        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(3), args.ToArray());
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        var root = doc.RootElement;
+        var (run, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, args.ToArray());
         Assert.True(root.GetProperty("ok").GetBoolean());
         Assert.Equal(300, root.GetProperty("received").GetInt64());
         Assert.Equal(0, root.GetProperty("out_of_order").GetInt64());

@@ -19,11 +19,7 @@ public sealed class ProdconsScenarioTests : IDisposable
     [InlineData("prodcons-multi-joinable", "joinable", 3, 2, 30)]
     public async Task Lesson_program_consumes_every_item_exactly_once(string file, string mode, int producers, int consumers, int items)
     {
-        var run = await SimCli.RunAsync(HardTimeout, "run", file, "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "run", file, "--json", Json);
         Assert.True(root.GetProperty("ok").GetBoolean());
         Assert.Equal(mode, root.GetProperty("mode").GetString());
         var counts = root.GetProperty("items");
@@ -50,12 +46,8 @@ public sealed class ProdconsScenarioTests : IDisposable
     public async Task Joinable_mode_loses_nothing_when_a_consumer_is_killed_mid_run()
     {
         // Slow consumers (300 ms per item, one at a time): consumer-1 holds an unfinished item when it is killed.
-        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "3", "--items", "30",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "prodcons", "--producers", "2", "--consumers", "3", "--items", "30",
             "--mode", "joinable", "--work-ms", "300", "--kill", "consumer-1@0.45", "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
         var counts = root.GetProperty("items");
         Assert.Equal(30, counts.GetProperty("produced").GetInt64());
         Assert.Equal(0, counts.GetProperty("missing").GetInt64());
@@ -70,11 +62,9 @@ public sealed class ProdconsScenarioTests : IDisposable
     public async Task A_killed_producer_counts_only_what_it_really_put()
     {
         // A slow consumer (1 ms per item) behind a small queue keeps the producers busy for seconds: the kill lands mid-run.
-        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "1", "--items", "2000",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "prodcons", "--producers", "2", "--consumers", "1", "--items", "2000",
             "--maxsize", "20", "--work-ms", "1", "--kill", "producer-1@0.3", "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var counts = doc.RootElement.GetProperty("items");
+        var counts = root.GetProperty("items");
         Assert.Equal(2000, counts.GetProperty("planned").GetInt64());
         Assert.True(counts.GetProperty("produced").GetInt64() < 2000);
         Assert.Equal(counts.GetProperty("produced").GetInt64(), counts.GetProperty("consumed").GetInt64());
@@ -84,11 +74,9 @@ public sealed class ProdconsScenarioTests : IDisposable
     [Fact]
     public async Task Bounded_queue_with_several_producers_keeps_every_item()
     {
-        var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "3", "--consumers", "2", "--items", "3000",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "prodcons", "--producers", "3", "--consumers", "2", "--items", "3000",
             "--maxsize", "50", "--item-bytes", "1000", "--batch", "20", "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var counts = doc.RootElement.GetProperty("items");
+        var counts = root.GetProperty("items");
         Assert.Equal(3000, counts.GetProperty("consumed").GetInt64());
         Assert.Equal(0, counts.GetProperty("duplicates").GetInt64());
     }

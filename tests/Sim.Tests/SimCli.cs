@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Xunit;
 
 namespace Sim.Tests;
@@ -47,6 +48,18 @@ public sealed class SimCli : IDisposable
     {
         using var cli = Start(args);
         return await cli.WaitAsync(hardTimeout);
+    }
+
+    /// <summary>
+    /// Runs <c>sim ARGS</c> (which write JSON to <paramref name="jsonPath"/>), requires exit code 0, and returns
+    /// the run's output with the JSON it wrote.
+    /// </summary>
+    public static async Task<(CliResult Run, JsonElement Root)> RunOkAsync(TimeSpan hardTimeout, string jsonPath, params string[] args)
+    {
+        var run = await RunAsync(hardTimeout, args);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(jsonPath));
+        return (run, doc.RootElement.Clone());
     }
 
     public async Task<CliResult> WaitAsync(TimeSpan hardTimeout)

@@ -16,11 +16,7 @@ public sealed class TicketsScenarioTests : IDisposable
     [Fact]
     public async Task With_the_lock_exactly_the_tickets_are_sold()
     {
-        var run = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "8", "--tickets", "3", "--db", Db, "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "tickets", "--buyers", "8", "--tickets", "3", "--db", Db, "--json", Json);
         Assert.True(root.GetProperty("ok").GetBoolean());
         var tickets = root.GetProperty("tickets");
         Assert.Equal(3, tickets.GetProperty("initial").GetInt32());
@@ -51,12 +47,8 @@ public sealed class TicketsScenarioTests : IDisposable
     public async Task When_the_lock_holder_dies_the_next_buyer_gets_the_lock_and_the_file_stays_consistent(string fault)
     {
         // Each buyer holds the lock for 2 s; the first holder is ended 0.5 s into its turn.
-        var run = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "4", "--tickets", "2", "--delay-ms", "2000",
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "tickets", "--buyers", "4", "--tickets", "2", "--delay-ms", "2000",
             fault, "holder@0.5", "--db", Db, "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var root = doc.RootElement;
         var tickets = root.GetProperty("tickets");
         var faults = root.GetProperty("faults").EnumerateArray().ToList();
         var victim = Assert.Single(faults).GetProperty("name").GetString();
@@ -84,17 +76,14 @@ public sealed class TicketsScenarioTests : IDisposable
     public async Task Without_the_lock_the_race_oversells_and_is_reported()
     {
         // Every buyer reads before any writes: with 500 ms between read and write this cannot pass by luck.
-        var run = await SimCli.RunAsync(HardTimeout,
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json,
             "tickets", "--buyers", "6", "--tickets", "2", "--no-lock", "--delay-ms", "500", "--db", Db, "--json", Json);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-
-        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
-        var tickets = doc.RootElement.GetProperty("tickets");
+        var tickets = root.GetProperty("tickets");
         var oversold = tickets.GetProperty("oversold").GetInt32();
         var lost = tickets.GetProperty("lost_updates").GetInt32();
         Assert.True(oversold > 0 || lost > 0, $"no race seen: {tickets}");
         Assert.Equal(tickets.GetProperty("sold").GetInt32() - (2 - tickets.GetProperty("remaining").GetInt32()), lost);
-        Assert.False(doc.RootElement.GetProperty("lock").GetBoolean());
+        Assert.False(root.GetProperty("lock").GetBoolean());
         Assert.Contains("INCONSISTENT", run.Stdout);
     }
 
