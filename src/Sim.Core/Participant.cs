@@ -110,6 +110,21 @@ public sealed class Participant : IAsyncDisposable
         await ledger.Ask<ConsumedAck>(new Consumed(Name, ids), DefaultTimeout).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Records the items <paramref name="ids"/>, then marks <paramref name="taskDoneCount"/> items done on
+    /// <paramref name="queue"/>, in one round trip; returns the queue's unfinished count.
+    /// </summary>
+    public async Task<long> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> ids, SimJoinableQueue queue, int taskDoneCount)
+    {
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout).ConfigureAwait(false);
+        return await ledger.Ask<object>(new Consumed(Name, ids, queue.Ref, taskDoneCount), DefaultTimeout).ConfigureAwait(false) switch
+        {
+            QueueTaskDoneAck ack => ack.Unfinished,
+            QueueError error => throw new InvalidOperationException(error.Reason),
+            var other => throw new InvalidOperationException($"unexpected reply to record and task_done on '{queue.Name}': {other}"),
+        };
+    }
+
     public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null)
     {
         var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout).ConfigureAwait(false);

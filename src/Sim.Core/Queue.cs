@@ -211,11 +211,11 @@ public sealed class QueueActor : ReceiveActor
             Sender.Tell(Status());
         });
         Receive<GetQueueStatus>(_ => Sender.Tell(Status()));
-        Receive<ParticipantExited>(m => Requeue(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}"));
+        Receive<ParticipantExited>(m => ParticipantGone(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}"));
         Receive<Terminated>(m =>
         {
             if (_sessions.Remove(m.ActorRef, out var consumer))
-                Requeue(consumer, "its node is unreachable");
+                ParticipantGone(consumer, "its node is unreachable");
         });
     }
 
@@ -256,14 +256,17 @@ public sealed class QueueActor : ReceiveActor
 
     private void Accept(PendingPut put)
     {
+        var before = put.Accepted;
         while (put.Accepted < put.Put.Items.Count && HasRoom)
         {
             _buffer.AddLast(new Delivery(++_nextDeliveryId, put.Put.Items[put.Accepted]));
             put.Accepted++;
-            _putBy[put.Put.Producer] = _putBy.GetValueOrDefault(put.Put.Producer) + 1;
-            if (_joinable)
-                _unfinished++;
         }
+        var added = put.Accepted - before;
+        if (added > 0)
+            _putBy[put.Put.Producer] = _putBy.GetValueOrDefault(put.Put.Producer) + added;
+        if (_joinable)
+            _unfinished += added;
     }
 
     private void OnGet(QueueGet m)
@@ -427,6 +430,14 @@ public sealed class QueueActor : ReceiveActor
         {
             _puts.Remove(put);
             put.ReplyTo.Tell(new QueueFull(put.Accepted));
+            // The same producer's later puts waiting behind it fail with it: what a producer got into the
+            // queue stays a prefix of what it put, even when it pipelines its puts.
+            foreach (var later in _puts.Where(p => p.Put.Producer == put.Put.Producer).ToList())
+            {
+                _puts.Remove(later);
+                later.Timer?.Cancel();
+                later.ReplyTo.Tell(new QueueFull(later.Accepted));
+            }
             // A producer that gave up no longer holds back the ones behind it.
             AdmitWaitingPuts();
             return;
@@ -439,17 +450,33 @@ public sealed class QueueActor : ReceiveActor
         }
     }
 
-    /// <summary>Items a dead consumer held but never finished go back to the front, for the next consumer.</summary>
-    private void Requeue(string consumer, string why)
+    /// <summary>
+    /// A participant is gone. Its waiting gets and puts go with it: the items of a put still waiting for room
+    /// die with their producer, as the items in a Python producer's feeder buffer do (what it got in stays).
+    /// Items it held as a consumer but never finished go back to the front, for the next consumer.
+    /// </summary>
+    private void ParticipantGone(string name, string why)
     {
-        foreach (var get in _gets.Where(g => g.Get.Consumer == consumer).ToList())
+        foreach (var get in _gets.Where(g => g.Get.Consumer == name).ToList())
         {
             get.Timer?.Cancel();
             _gets.Remove(get);
         }
-        if (!_inFlight.Remove(consumer, out var held) || held.Count == 0)
+        var abandoned = _puts.Where(p => p.Put.Producer == name).ToList();
+        foreach (var put in abandoned)
+        {
+            put.Timer?.Cancel();
+            _puts.Remove(put);
+        }
+        if (abandoned.Count > 0)
+        {
+            _log.Info("Queue {0}: {1} item(s) {2} was still waiting to put are dropped: {3}", _name,
+                abandoned.Sum(p => p.Put.Items.Count - p.Accepted), name, why);
+            AdmitWaitingPuts();
+        }
+        if (!_inFlight.Remove(name, out var held) || held.Count == 0)
             return;
-        _log.Info("Queue {0}: {1} item(s) held by {2} go back to the queue: {3}", _name, held.Count, consumer, why);
+        _log.Info("Queue {0}: {1} item(s) held by {2} go back to the queue: {3}", _name, held.Count, name, why);
         for (var node = held.Last; node is not null; node = node.Previous)
             _buffer.AddFirst(node.Value);
         _redelivered += held.Count;

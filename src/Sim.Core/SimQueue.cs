@@ -38,8 +38,24 @@ public class SimQueue
     public string Owner { get; }
     protected IActorRef Session { get; }
 
-    /// <summary>How many items one get fetches at most; the rest wait here for the next GetAsync calls.</summary>
+    /// <summary>
+    /// How many items a get fetches and keeps here for the next GetAsync calls. Above 1 the client also gets
+    /// ahead: while the caller works on what it took, the next batch is already on its way. Items fetched
+    /// ahead belong to this consumer: on a plain queue they are lost if it stops early (as items in a Python
+    /// consumer's pipe buffer), on a joinable queue they go back to the queue when its process ends.
+    /// </summary>
     public int Prefetch { get; set; } = 1;
+
+    /// <summary>Most items one put message carries (<see cref="PutManyAsync"/> splits longer sequences).</summary>
+    public int PutBatch { get; set; } = 1000;
+
+    /// <summary>How many put messages <see cref="PutManyAsync"/> keeps on the wire unanswered: latency hidden, memory bounded.</summary>
+    public int PutWindow { get; set; } = 4;
+
+    private const int PutBatchBytes = 1024 * 1024;
+
+    private Task<object>? _ahead;
+    private bool _endSeen;
 
     /// <summary>Creates the queue on the coordinator if needed (same name, same maxsize) and returns a client of it.</summary>
     public static async Task<SimQueue> DeclareAsync(IActorRef manager, string name, int maxSize, string owner, IActorRef session) =>
@@ -60,43 +76,73 @@ public class SimQueue
     public Task PutNowaitAsync(QueueItem item) => PutAsync(item, TimeSpan.Zero);
 
     /// <summary>
-    /// Puts items in order, as few messages as fit a remote frame: the fast way to stream many small items.
+    /// Puts items in order, <see cref="PutBatch"/> per message with up to <see cref="PutWindow"/> messages
+    /// unanswered: the fast way to stream many items (the sequence is read lazily, so producing overlaps
+    /// sending). Returns when every item is in the queue; on a timeout the queue keeps the items that went in
+    /// before it and refuses the rest, so what went in is always a prefix of the sequence.
     /// </summary>
-    public async Task PutManyAsync(IReadOnlyList<QueueItem> items, TimeSpan? timeout = null)
+    public async Task PutManyAsync(IEnumerable<QueueItem> items, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        var wait = timeout ?? Forever;
+        var pending = new Queue<(Task<object> Reply, int Count)>();
+        var accepted = 0L;
+        QueueFailure? failure = null;
+        async Task CompleteOldestAsync()
+        {
+            var (reply, count) = pending.Dequeue();
+            switch (await reply.ConfigureAwait(false))
+            {
+                case QueuePutDone:
+                    accepted += count;
+                    break;
+                case QueueFull full:
+                    accepted += full.Accepted;
+                    failure ??= new QueueFailure(new QueueFullException(
+                        $"queue '{Name}' (maxsize {MaxSize}) stayed full for {wait.TotalMilliseconds:0} ms"));
+                    break;
+                case QueueClosed:
+                    failure ??= new QueueFailure(new QueueClosedException($"queue '{Name}' is closed"));
+                    break;
+                case var other:
+                    failure ??= new QueueFailure(new InvalidOperationException($"unexpected reply to put on '{Name}': {other}"));
+                    break;
+            }
+        }
+
         var batch = new List<QueueItem>();
         long bytes = 0;
+        var batchLimit = Math.Max(1, PutBatch);
         foreach (var item in items)
         {
-            if (batch.Count > 0 && bytes + item.Payload.Length > QueueItem.MaxPayloadBytes)
+            if (batch.Count > 0 && (batch.Count >= batchLimit || bytes + item.Payload.Length > PutBatchBytes))
             {
-                await PutBatchAsync(batch, timeout).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                while (pending.Count >= Math.Max(1, PutWindow) && failure is null)
+                    await CompleteOldestAsync().ConfigureAwait(false);
+                if (failure is not null)
+                    break;
+                pending.Enqueue((Ref.Ask<object>(new QueuePut(Owner, batch, wait), wait + ReplyGrace), batch.Count));
                 batch = new List<QueueItem>();
                 bytes = 0;
             }
             batch.Add(item);
             bytes += item.Payload.Length;
         }
-        if (batch.Count > 0)
-            await PutBatchAsync(batch, timeout).ConfigureAwait(false);
+        if (batch.Count > 0 && failure is null)
+            pending.Enqueue((Ref.Ask<object>(new QueuePut(Owner, batch, wait), wait + ReplyGrace), batch.Count));
+        while (pending.Count > 0)
+            await CompleteOldestAsync().ConfigureAwait(false);
+        if (failure is not null)
+            throw failure.With(accepted);
     }
 
-    private async Task PutBatchAsync(IReadOnlyList<QueueItem> items, TimeSpan? timeout)
+    private sealed record QueueFailure(Exception Error)
     {
-        var wait = timeout ?? Forever;
-        var reply = await Ref.Ask<object>(new QueuePut(Owner, items, wait), wait + ReplyGrace).ConfigureAwait(false);
-        switch (reply)
+        public Exception With(long accepted) => Error switch
         {
-            case QueuePutDone:
-                return;
-            case QueueFull full:
-                throw new QueueFullException(
-                    $"queue '{Name}' (maxsize {MaxSize}) stayed full for {wait.TotalMilliseconds:0} ms; {full.Accepted} of {items.Count} item(s) went in");
-            case QueueClosed:
-                throw new QueueClosedException($"queue '{Name}' is closed");
-            default:
-                throw new InvalidOperationException($"unexpected reply to put on '{Name}': {reply}");
-        }
+            QueueFullException full => new QueueFullException($"{full.Message}; {accepted} item(s) of this put went in"),
+            _ => Error,
+        };
     }
 
     public async Task<QueueItem> GetAsync(TimeSpan? timeout = null) =>
@@ -110,31 +156,62 @@ public class SimQueue
 
     protected async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout)
     {
+        var wait = timeout ?? Forever;
         if (_prefetched.Count == 0)
+            await FillAsync(max, wait).ConfigureAwait(false);
+        var taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
+        while (taken.Count < max && _prefetched.TryDequeue(out var next))
+            taken.Add(next);
+        // Get ahead while the caller works, unless the end (a sentinel, or closed) is already here: the next
+        // sentinel belongs to another consumer.
+        if (Prefetch > 1 && _ahead is null && !_endSeen && _prefetched.Count < Prefetch / 2)
+            _ahead = Fetch(Prefetch - _prefetched.Count, wait);
+        return taken;
+    }
+
+    private Task<object> Fetch(int max, TimeSpan wait) =>
+        Ref.Ask<object>(new QueueGet(Owner, Session, max, wait), wait + ReplyGrace);
+
+    private async Task FillAsync(int max, TimeSpan wait)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            var wait = timeout ?? Forever;
-            var reply = await Ref.Ask<object>(new QueueGet(Owner, Session, Math.Max(max, Prefetch), wait), wait + ReplyGrace)
-                .ConfigureAwait(false);
-            switch (reply)
+            var left = wait - clock.Elapsed;
+            Task<object> fetch;
+            if (_ahead is { } ahead)
+            {
+                // Fetched ahead with another call's timeout: wait for it no longer than this call allows.
+                _ahead = null;
+                if (!ahead.IsCompleted && await Task.WhenAny(ahead, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)).ConfigureAwait(false) != ahead)
+                {
+                    _ahead = ahead;
+                    throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
+                }
+                fetch = ahead;
+            }
+            else
+                fetch = Fetch(Math.Max(max, Prefetch), left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            switch (await fetch.ConfigureAwait(false))
             {
                 case QueueItems items:
                     foreach (var delivery in items.Deliveries)
                         _prefetched.Enqueue(delivery);
-                    break;
+                    _endSeen = items.Deliveries.Count > 0 && items.Deliveries[^1].Item.IsNone;
+                    return;
+                case QueueEmpty when clock.Elapsed < wait:
+                    continue; // the fetch ahead gave up before this call's own timeout
                 case QueueEmpty:
                     throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
                 case QueueClosed:
+                    _endSeen = true;
                     throw new QueueClosedException($"queue '{Name}' is closed and empty");
                 case QueueError error:
                     throw new InvalidOperationException(error.Reason);
-                default:
-                    throw new InvalidOperationException($"unexpected reply to get on '{Name}': {reply}");
+                case var other:
+                    throw new InvalidOperationException($"unexpected reply to get on '{Name}': {other}");
             }
         }
-        var taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
-        while (taken.Count < max && _prefetched.TryDequeue(out var next))
-            taken.Add(next);
-        return taken;
     }
 
     public async Task<QueueStatus> StatusAsync() =>
@@ -151,7 +228,7 @@ public class SimQueue
     public Task CloseAsync() => Ref.Ask<QueueStatus>(CloseQueue.Instance, ReplyGrace);
 
     public override string ToString() =>
-        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count})";
+        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count}, fetching-ahead={_ahead is not null})";
 }
 
 /// <summary>

@@ -199,11 +199,123 @@ public sealed class QueueSpec : SimSpec
     }
 
     [Fact]
+    public async Task A_producer_reported_exited_keeps_what_went_in_and_drops_what_still_waited_for_room()
+    {
+        var producer = await Queue("producer-1", maxSize: 3, name: "dying");
+        var consumer = await Queue("consumer-1", maxSize: 3, name: "dying");
+        var probe = CreateTestProbe();
+        producer.Ref.Tell(new QueuePut("producer-1", Enumerable.Range(0, 10).Select(i => QueueItem.Text($"item-{i}")).ToList(),
+            TimeSpan.FromSeconds(30)), probe.Ref);
+        await AwaitAssertAsync(async () => Assert.Equal(3, await consumer.QSizeAsync()));
+        Sys.EventStream.Publish(new ParticipantExited("producer-1", -9));
+        for (var i = 0; i < 3; i++)
+            Assert.Equal($"item-{i}", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        await Assert.ThrowsAsync<QueueEmptyException>(() => consumer.GetAsync(Short));
+        Assert.Equal(3, (await consumer.StatusAsync()).PutBy["producer-1"]);
+    }
+
+    [Fact]
     public async Task Declaring_an_existing_queue_with_another_shape_is_refused()
     {
         await Queue("a", maxSize: 5, name: "shape");
         await Assert.ThrowsAsync<InvalidOperationException>(() => Queue("b", maxSize: 6, name: "shape"));
         await Assert.ThrowsAsync<InvalidOperationException>(() => Joinable("b", maxSize: 5, name: "shape"));
+    }
+
+    [Fact]
+    public async Task Pipelined_puts_keep_order_across_many_small_messages()
+    {
+        var producer = await Queue("producer-1");
+        producer.PutBatch = 7;
+        producer.PutWindow = 5;
+        await producer.PutManyAsync(Enumerable.Range(0, 500).Select(i => QueueItem.Text($"item-{i}")));
+        var consumer = await Queue("consumer-1");
+        consumer.Prefetch = 64;
+        for (var i = 0; i < 500; i++)
+            Assert.Equal($"item-{i}", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        Assert.True(await consumer.EmptyAsync());
+    }
+
+    [Fact]
+    public async Task A_pipelined_put_that_times_out_leaves_a_prefix_in_the_queue()
+    {
+        var producer = await Queue("producer-1", maxSize: 10, name: "prefix");
+        producer.PutBatch = 4;
+        producer.PutWindow = 4;
+        var error = await Assert.ThrowsAsync<QueueFullException>(() =>
+            producer.PutManyAsync(Enumerable.Range(0, 40).Select(i => QueueItem.Text($"item-{i}")), Short));
+        Assert.Contains("10 item(s) of this put went in", error.Message);
+        var consumer = await Queue("consumer-1", maxSize: 10, name: "prefix");
+        Assert.Equal(10, await consumer.QSizeAsync());
+        // Later puts that were waiting behind the one that timed out were refused with it: nothing went in out of turn.
+        await Task.Delay(300);
+        Assert.Equal(10, (await consumer.StatusAsync()).PutBy["producer-1"]);
+        for (var i = 0; i < 10; i++)
+            Assert.Equal($"item-{i}", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        await Task.Delay(300);
+        Assert.True(await consumer.EmptyAsync());
+    }
+
+    [Fact]
+    public async Task When_a_waiting_put_times_out_the_same_producers_later_puts_fail_with_it()
+    {
+        var queue = await Queue("consumer-1", maxSize: 1, name: "full");
+        await queue.PutAsync("filler");
+        var probe = CreateTestProbe();
+        queue.Ref.Tell(new QueuePut("producer-1", [QueueItem.Text("first")], TimeSpan.FromMilliseconds(200)), probe.Ref);
+        queue.Ref.Tell(new QueuePut("producer-1", [QueueItem.Text("second")], TimeSpan.FromSeconds(30)), probe.Ref);
+        queue.Ref.Tell(new QueuePut("producer-2", [QueueItem.Text("other")], TimeSpan.FromSeconds(30)), probe.Ref);
+        // Both of producer-1's puts fail at the first one's deadline, long before the second's own.
+        Assert.Equal(0, probe.ExpectMsg<QueueFull>(TimeSpan.FromSeconds(5)).Accepted);
+        Assert.Equal(0, probe.ExpectMsg<QueueFull>(TimeSpan.FromSeconds(1)).Accepted);
+        // Another producer's put is not its business: it still waits, and goes in when there is room.
+        Assert.Equal("filler", (await queue.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        probe.ExpectMsg<QueuePutDone>(TimeSpan.FromSeconds(5));
+        Assert.Equal("other", (await queue.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+    }
+
+    [Fact]
+    public async Task Consumers_fetching_ahead_each_take_exactly_one_sentinel()
+    {
+        var producer = await Queue("producer-1", name: "ahead");
+        var consumers = new[] { await Queue("consumer-1", name: "ahead"), await Queue("consumer-2", name: "ahead") };
+        foreach (var consumer in consumers)
+            consumer.Prefetch = 8;
+        await producer.PutManyAsync(Enumerable.Range(0, 200).Select(i => QueueItem.Text($"item-{i}")));
+        await producer.PutManyAsync([QueueItem.None, QueueItem.None]);
+
+        async Task<int> DrainAsync(SimQueue queue)
+        {
+            var taken = 0;
+            while (!(await queue.GetAsync(TimeSpan.FromSeconds(5))).IsNone)
+                taken++;
+            return taken;
+        }
+
+        var counts = await Task.WhenAll(consumers.Select(DrainAsync));
+        Assert.Equal(200, counts.Sum());
+        Assert.True(await producer.EmptyAsync());
+    }
+
+    [Fact]
+    public async Task A_ledger_record_can_mark_the_items_done_in_the_same_round_trip()
+    {
+        var ledger = Sys.ActorOf(Ledger.Props());
+        var producer = await Joinable("producer-1", name: "recorded");
+        var consumer = await Joinable("consumer-1", name: "recorded");
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b"), QueueItem.None]);
+        await consumer.GetManyAsync(3, TimeSpan.FromSeconds(5));
+
+        var reply = await ledger.Ask<object>(new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1)], consumer.Ref, 3),
+            TimeSpan.FromSeconds(5));
+        Assert.Equal(0, Assert.IsType<QueueTaskDoneAck>(reply).Unfinished);
+        await producer.JoinAsync(TimeSpan.FromSeconds(5));
+        var report = await ledger.Ask<LedgerReport>(new CheckLedger([2]), TimeSpan.FromSeconds(5));
+        Assert.Equal((2L, 0L, 0L), (report.Distinct, report.Missing, report.Duplicates));
+
+        // A done count larger than what the consumer holds is refused by the queue, after the record.
+        var refused = await ledger.Ask<object>(new Consumed("consumer-1", [], consumer.Ref, 1), TimeSpan.FromSeconds(5));
+        Assert.IsType<QueueError>(refused);
     }
 
     [Fact]

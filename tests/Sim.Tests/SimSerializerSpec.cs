@@ -76,6 +76,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new SharedItems(SharedKind.Dict, [KeyValuePair.Create("a", SharedScalar.Of(1))]);
         yield return new SharedError("no");
         yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
+        yield return new Consumed("consumer-2", [Ledger.ItemId(1, 1)], owner, 2);
         yield return new ConsumedAck(2);
         yield return new CheckLedger([10, 20]);
         yield return new LedgerReport(30, 29, 1, 1, 0, new Dictionary<string, long> { ["consumer-1"] = 30 }, ["consumer-1"], 1234);
@@ -124,7 +125,7 @@ public sealed class SimSerializerSpec : SimSpec
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
         PipeData pd => Item(pd.Item),
         QueueStatus qs => (qs with { PutBy = Empty }) + "|" + string.Join(",", qs.PutBy),
-        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
+        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}|{c.ThenTaskDone?.Path}|{c.TaskDoneCount}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",
         QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",

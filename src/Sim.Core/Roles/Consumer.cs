@@ -23,6 +23,8 @@ public sealed class Consumer : IRole
 
         long consumed = 0, corrupt = 0;
         var sawSentinel = false;
+        // Records (with their task_done) go out while the next batch is worked on; at most two unanswered.
+        var recording = new Queue<Task>();
         while (!sawSentinel)
         {
             IReadOnlyList<QueueItem> items;
@@ -54,12 +56,17 @@ public sealed class Consumer : IRole
                 if (work > TimeSpan.Zero)
                     await Task.Delay(work, cancellationToken).ConfigureAwait(false);
             }
-            if (ids.Count > 0)
-                await participant.RecordConsumedAsync(ids).ConfigureAwait(false);
             consumed += ids.Count;
+            while (recording.Count >= 2)
+                await recording.Dequeue().ConfigureAwait(false);
+            // Recorded first, then done, in one message: a crash in between is a redelivery, never a loss.
             if (queue is SimJoinableQueue joinableQueue && items.Count > 0)
-                await joinableQueue.TaskDoneAsync(items.Count).ConfigureAwait(false);
+                recording.Enqueue(participant.RecordConsumedAndTaskDoneAsync(ids, joinableQueue, items.Count));
+            else if (ids.Count > 0)
+                recording.Enqueue(participant.RecordConsumedAsync(ids));
         }
+        while (recording.Count > 0)
+            await recording.Dequeue().ConfigureAwait(false);
         await participant.ReportAsync(new Dictionary<string, long>
         {
             ["consumed"] = consumed,

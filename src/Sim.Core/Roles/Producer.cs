@@ -2,7 +2,7 @@ namespace Sim.Core.Roles;
 
 /// <summary>
 /// The lesson's producer: puts <c>count</c> items (ids <c>producer-index:0..count-1</c>, <c>item-bytes</c>
-/// each) into the queue, <c>batch</c> per message; in joinable mode it then waits on the queue's join, as
+/// each) into the queue, <c>batch</c> per message, pipelined; in joinable mode it then waits on the queue's join, as
 /// the lesson's producer calls <c>q.join()</c>.
 /// </summary>
 public sealed class Producer : IRole
@@ -22,14 +22,10 @@ public sealed class Producer : IRole
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (var sequence = 0; sequence < count; sequence += batch)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var items = new List<QueueItem>(Math.Min(batch, count - sequence));
-            for (var s = sequence; s < Math.Min(count, sequence + batch); s++)
-                items.Add(ProducedItem.Make(Ledger.ItemId(index, s), size));
-            await queue.PutManyAsync(items, timeout).ConfigureAwait(false);
-        }
+        // Items are made as the queue client sends them: batch per message, a few messages on the wire at once.
+        queue.PutBatch = batch;
+        await queue.PutManyAsync(Enumerable.Range(0, count).Select(s => ProducedItem.Make(Ledger.ItemId(index, s), size)),
+            timeout, cancellationToken).ConfigureAwait(false);
         var putMs = (long)clock.Elapsed.TotalMilliseconds;
         if (queue is SimJoinableQueue joinableQueue)
             await joinableQueue.JoinAsync(timeout).ConfigureAwait(false);

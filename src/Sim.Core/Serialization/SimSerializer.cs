@@ -170,7 +170,14 @@ internal static class Codecs
         Add<SharedError>("SE", (w, m) => w.Str(m.Reason), r => new SharedError(r.Str()));
 
         // Ledger
-        Add<Consumed>("GC", (w, m) => { w.Str(m.Consumer); w.List(m.Ids, w.Long); }, r => new Consumed(r.Str(), r.List(r.Long)));
+        Add<Consumed>("GC", (w, m) =>
+            {
+                w.Str(m.Consumer); w.List(m.Ids, w.Long); w.Bool(m.ThenTaskDone is not null);
+                if (m.ThenTaskDone is not null)
+                    w.Ref(m.ThenTaskDone);
+                w.Int(m.TaskDoneCount);
+            },
+            r => new Consumed(r.Str(), r.List(r.Long), r.Bool() ? r.Ref() : null, r.Int()));
         Add<ConsumedAck>("GA", (w, m) => w.Int(m.Count), r => new ConsumedAck(r.Int()));
         Add<CheckLedger>("GK", (w, m) => w.List(m.Produced, w.Long), r => new CheckLedger(r.List(r.Long)));
         Add<LedgerReport>("GR", (w, m) =>

@@ -1,0 +1,62 @@
+"""Python reference for Sim's start-up time ("all participants ready"): the parent starts N processes,
+each reports (index, VmHWM kB, pid) on a SimpleQueue as soon as it runs, then waits on an Event.
+ready_s is the time from before the first start() until the Nth report arrived. Peak RSS is read by the
+parent from /proc/<pid>/status while the children are still alive (it includes the put), else the child's
+own value. Linux only (/proc). Prints one JSON line.
+
+    python3 startup.py --processes 50 [--start-method spawn]
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import time
+
+
+def vmhwm_kb(pid="self"):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def child(index, q, release):
+    q.put((index, vmhwm_kb(), os.getpid()))
+    release.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--processes", type=int, default=50)
+    parser.add_argument("--start-method", default="spawn")
+    args = parser.parse_args()
+    ctx = mp.get_context(args.start_method)
+    # SimpleQueue: put() writes straight to the pipe (no feeder thread), so the child's RSS is not inflated.
+    q = ctx.SimpleQueue()
+    release = ctx.Event()
+    procs = [ctx.Process(target=child, args=(i, q, release)) for i in range(args.processes)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    reports = [q.get() for _ in procs]
+    ready_s = time.perf_counter() - t0
+    # Children are blocked on the Event, so their /proc entries are still there.
+    peaks = [vmhwm_kb(pid) or own for _, own, pid in reports]
+    release.set()
+    for p in procs:
+        p.join()
+    pids = {pid for _, _, pid in reports}
+    print(json.dumps({"processes": args.processes, "ready_s": round(ready_s, 4),
+                      "per_process_ms": round(ready_s * 1000 / args.processes, 2),
+                      "peak_rss_kb_median": round(statistics.median(peaks)), "peak_rss_kb_max": max(peaks),
+                      "pids_distinct": len(pids) == args.processes and pids == {p.pid for p in procs},
+                      "start_method": args.start_method}))
+
+
+if __name__ == "__main__":
+    main()
