@@ -13,98 +13,160 @@ namespace Sim.Launcher;
 /// </summary>
 public static class Bench
 {
-    /// <summary>One figure: how to get it from a Sim run's JSON and from the Python script's JSON line.</summary>
+    /// <summary>What a figure's target is measured against.</summary>
+    public enum TargetOf { Python, RawAkka, Absolute }
+
+    /// <summary>A target of DESIGN.md section 6: a ratio to Python or to raw Akka.NET, or an absolute bound.</summary>
+    public sealed record Target(double Value, TargetOf Of)
+    {
+        public string Describe(bool higherIsBetter) => (higherIsBetter ? ">= " : "<= ") + Of switch
+        {
+            TargetOf.Python => Value.ToString("0.##", CultureInfo.InvariantCulture) + "x python",
+            TargetOf.RawAkka => Value.ToString("0.##", CultureInfo.InvariantCulture) + "x raw akka",
+            _ => Value.ToString("0.##", CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>One reported figure, read from the Sim run's JSON and from the Python script's JSON line.</summary>
+    public sealed record Figure(
+        string Name, string Unit, bool HigherIsBetter, Target? Target,
+        Func<JsonElement, double> FromSim, Func<JsonElement, double>? FromPython, bool WithRawAkka = false);
+
+    /// <summary>One Sim command and its Python reference, run alternately; each run yields every figure of the workload.</summary>
     public sealed record Workload(
-        string Name, string Unit, bool HigherIsBetter, double? Target,
-        Func<double, string[]> SimArgs, Func<JsonElement, double> SimFigure,
-        Func<double, string[]> PythonArgs, Func<JsonElement, double> PythonFigure,
-        Func<double, CancellationToken, Task<double>>? RawAkka = null);
+        string Group, Func<double, string[]> SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures);
 
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
+    private static double Path(JsonElement element, params string[] names)
+    {
+        foreach (var name in names)
+            element = element.GetProperty(name);
+        return element.GetDouble();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>The median of the participants' peak RSS in one Sim run, in MB.</summary>
+    private static double MedianPeakRssMb(JsonElement run) =>
+        Median(run.GetProperty("processes").EnumerateArray()
+            .Where(p => p.TryGetProperty("peak_rss_mb", out var rss) && rss.ValueKind == JsonValueKind.Number)
+            .Select(p => p.GetProperty("peak_rss_mb").GetDouble()));
+
     public static readonly IReadOnlyList<Workload> Workloads =
     [
-        new("queue-1p1c", "items/s", true, 3.0,
-            s => ["prodcons", "--items", Scaled(200_000, s).ToString()], j => j.GetProperty("throughput_items_per_s").GetDouble(),
-            s => ["queue_throughput.py", "--items", Scaled(200_000, s).ToString()], j => j.GetProperty("items_per_s").GetDouble()),
-        new("queue-3p2c", "items/s", true, 3.0,
+        new("tickets",
+            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
+            s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
+            [new("tickets-100", "s wall", false, new(2.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))]),
+        new("startup",
+            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic"],
+            s => ["startup.py", "--processes", Scaled(50, s).ToString()],
+            [
+                new("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s")),
+                new("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), MedianPeakRssMb, j => Path(j, "peak_rss_kb_median") / 1024),
+            ]),
+        new("queue",
+            s => ["prodcons", "--items", Scaled(200_000, s).ToString()],
+            s => ["queue_throughput.py", "--items", Scaled(200_000, s).ToString()],
+            [new("queue-1p1c", "items/s", true, new(3.0, TargetOf.Python), j => Path(j, "throughput_items_per_s"), j => Path(j, "items_per_s"))]),
+        new("queue",
             s => ["prodcons", "--producers", "3", "--consumers", "2", "--items", Scaled(200_000, s).ToString()],
-            j => j.GetProperty("throughput_items_per_s").GetDouble(),
             s => ["queue_throughput.py", "--producers", "3", "--consumers", "2", "--items", Scaled(200_000, s).ToString()],
-            j => j.GetProperty("items_per_s").GetDouble()),
-        new("lock-increments", "increments/s", true, 5.0,
+            [new("queue-3p2c", "items/s", true, new(3.0, TargetOf.Python), j => Path(j, "throughput_items_per_s"), j => Path(j, "items_per_s"))]),
+        new("lock",
+            s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
+            s => ["lock_handoffs.py", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
+            [new("lock-handoffs", "handoffs/s", true, new(5.0, TargetOf.Python), j => Path(j, "handoffs_per_s"), j => Path(j, "handoffs_per_s"))]),
+        new("lock",
+            s => ["lock", "--processes", "1", "--acquires", Scaled(500, s).ToString()],
+            s => ["lock_handoffs.py", "--processes", "1", "--acquires", Scaled(50, s).ToString()],
+            [new("lock-acquire-uncontended", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "acquire_us_median"),
+                j => Path(j, "uncontended_acquire_us_median"), WithRawAkka: true)]),
+        new("counter",
             s => ["counter", "--processes", "4", "--increments", Scaled(250, s).ToString()],
-            j => j.GetProperty("expected").GetDouble() / Math.Max(1e-6, j.GetProperty("timing").GetProperty("work_s").GetDouble()),
             s => ["locked_counter.py", "--processes", "4", "--increments", Scaled(250, s).ToString()],
-            j => j.GetProperty("increments_per_s").GetDouble()),
-        new("pipe-rtt", "us", false, null,
-            s => ["pipe", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("rtt_median_us").GetDouble(),
-            s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("rtt_median_us").GetDouble(),
-            async (s, ct) => (await Launcher.RawAkka.MeasureRoundTripsAsync(Scaled(2000, s), ct))["rtt_median_us"]!.GetValue<double>()),
-        new("pipe-oneway", "messages/s", true, 1.0,
-            s => ["pipe", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("one_way_messages_per_s").GetDouble(),
-            s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()], j => j.GetProperty("one_way_messages_per_s").GetDouble()),
+            [new("counter-locked-increments", "increments/s", true, null,
+                j => Path(j, "expected") / Math.Max(1e-6, Path(j, "timing", "work_s")), j => Path(j, "increments_per_s"))]),
+        new("pipe",
+            s => ["pipe", "--messages", Scaled(2000, s).ToString()],
+            s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()],
+            [
+                new("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "rtt_median_us"), j => Path(j, "rtt_median_us"), WithRawAkka: true),
+                new("pipe-oneway", "messages/s", true, new(1.0, TargetOf.Python), j => Path(j, "one_way_messages_per_s"), j => Path(j, "one_way_messages_per_s")),
+            ]),
     ];
+
+    public static IReadOnlyList<string> Groups => Workloads.Select(w => w.Group).Distinct().ToList();
+
+    public static IReadOnlyList<string> FigureNames => Workloads.SelectMany(w => w.Figures).Select(f => f.Name).ToList();
+
+    /// <summary>The workloads a <c>sim bench</c> argument names: all, a group (queue), or one figure (queue-3p2c).</summary>
+    public static IReadOnlyList<Workload> Select(string name) => name == "all"
+        ? Workloads
+        : Workloads.Where(w => w.Group == name || w.Figures.Any(f => f.Name == name))
+            .Select(w => w.Group == name ? w : w with { Figures = w.Figures.Where(f => f.Name == name).ToList() }).ToList();
+
+    private sealed class Samples
+    {
+        public List<double> Sim { get; } = [];
+        public List<double> Python { get; } = [];
+        public List<double> Raw { get; } = [];
+    }
 
     public static async Task<int> RunAsync(IReadOnlyList<Workload> workloads, int runs, double scale, string? jsonPath,
         IAnsiConsole console, CancellationToken cancellationToken)
     {
         var python = FindPython();
-        var scripts = Path.Combine(AppContext.BaseDirectory, "bench", "python");
+        var scripts = System.IO.Path.Combine(AppContext.BaseDirectory, "bench", "python");
         if (python is null)
-            console.MarkupLine("[yellow]python3 not found: Sim's figures only, no ratios[/]");
+            console.MarkupLine("[yellow]python3 not found: Sim's figures only, no ratios to Python[/]");
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("workload", "unit", "sim median (min-max)", "python median (min-max)", "raw Akka median", "sim / python", "target", "met");
+            .AddColumns("figure", "unit", "sim median (min-max)", "python median (min-max)", "raw akka median", "sim / python", "sim / raw akka", "target", "met");
         var entries = new JsonArray();
         var folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
         try
         {
             foreach (var workload in workloads)
             {
-                var sim = new List<double>();
-                var py = new List<double>();
-                var raw = new List<double>();
+                var samples = workload.Figures.ToDictionary(f => f.Name, _ => new Samples());
+                var label = string.Join(", ", workload.Figures.Select(f => f.Name));
                 for (var run = 1; run <= runs; run++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    console.MarkupLineInterpolated($"[grey]{workload.Name}: run {run}/{runs}[/]");
-                    var json = Path.Combine(folder, $"{workload.Name}-{run}.json");
+                    console.MarkupLineInterpolated($"[grey]{label}: run {run}/{runs}[/]");
+                    var json = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-{run}.json");
                     if (await RunSimAsync([.. workload.SimArgs(scale), "--json", json], cancellationToken) is { } error)
-                        throw new RunFailedException($"{workload.Name}: sim failed: {error}");
+                        throw new RunFailedException($"{label}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
-                        sim.Add(workload.SimFigure(doc.RootElement));
-                    if (workload.RawAkka is { } measureRaw)
-                        raw.Add(await measureRaw(scale, cancellationToken));
-                    if (python is null)
+                    {
+                        foreach (var figure in workload.Figures)
+                            samples[figure.Name].Sim.Add(figure.FromSim(doc.RootElement));
+                    }
+                    if (workload.Figures.Any(f => f.WithRawAkka))
+                    {
+                        var raw = (await RawAkka.MeasureRoundTripsAsync(Scaled(2000, scale), cancellationToken))["rtt_median_us"]!.GetValue<double>();
+                        foreach (var figure in workload.Figures.Where(f => f.WithRawAkka))
+                            samples[figure.Name].Raw.Add(raw);
+                    }
+                    if (python is null || workload.PythonArgs is null)
                         continue;
                     var args = workload.PythonArgs(scale);
-                    var line = await RunPythonAsync(python, Path.Combine(scripts, args[0]), args[1..], cancellationToken);
+                    var line = await RunPythonAsync(python, System.IO.Path.Combine(scripts, args[0]), args[1..], cancellationToken);
                     using var pyDoc = JsonDocument.Parse(line);
-                    py.Add(workload.PythonFigure(pyDoc.RootElement));
+                    foreach (var figure in workload.Figures.Where(f => f.FromPython is not null))
+                        samples[figure.Name].Python.Add(figure.FromPython!(pyDoc.RootElement));
                 }
-                var simMedian = Median(sim);
-                double? pyMedian = py.Count > 0 ? Median(py) : null;
-                double? ratio = pyMedian is > 0 ? simMedian / pyMedian : null;
-                bool? met = ratio is { } r && workload.Target is { } t ? workload.HigherIsBetter ? r >= t : r <= t : null;
-                table.AddRow(workload.Name, workload.Unit, $"{Fmt(simMedian)} ({Fmt(sim.Min())}-{Fmt(sim.Max())})",
-                    pyMedian is null ? "-" : $"{Fmt(pyMedian.Value)} ({Fmt(py.Min())}-{Fmt(py.Max())})",
-                    raw.Count > 0 ? $"{Fmt(Median(raw))} (sim {simMedian / Median(raw):0.00}x)" : "-",
-                    ratio is null ? "-" : ratio.Value.ToString("0.00x", CultureInfo.InvariantCulture),
-                    workload.Target is null ? "-" : (workload.HigherIsBetter ? ">= " : "<= ") + workload.Target.Value.ToString("0.##x", CultureInfo.InvariantCulture),
-                    met is null ? "-" : met.Value ? "[green]yes[/]" : "[red]no[/]");
-                entries.Add(new JsonObject
+                foreach (var figure in workload.Figures)
                 {
-                    ["name"] = workload.Name,
-                    ["unit"] = workload.Unit,
-                    ["higher_is_better"] = workload.HigherIsBetter,
-                    ["sim"] = Summary(sim),
-                    ["python"] = py.Count > 0 ? Summary(py) : null,
-                    ["raw_akka"] = raw.Count > 0 ? Summary(raw) : null,
-                    ["ratio_to_raw_akka"] = raw.Count > 0 ? Math.Round(simMedian / Median(raw), 3) : null,
-                    ["ratio"] = ratio is null ? null : Math.Round(ratio.Value, 3),
-                    ["target"] = workload.Target,
-                    ["met"] = met,
-                });
+                    var entry = Report(figure, samples[figure.Name]);
+                    entries.Add(entry);
+                    AddRow(table, figure, samples[figure.Name], entry);
+                }
             }
         }
         finally
@@ -112,24 +174,81 @@ public static class Bench
             Directory.Delete(folder, recursive: true);
         }
         console.Write(table);
-        console.MarkupLineInterpolated($"[grey]{Environment.ProcessorCount} cores, {runs} run(s) each, alternating Sim and Python; scale {scale}[/]");
+        var machine = Machine(python);
+        console.MarkupLineInterpolated(
+            $"[grey]{machine["cores"]} cores, {machine["cpu"]}, {machine["memory_gb"]} GB; {machine["build"]} build; {runs} run(s) each, alternating Sim and Python; scale {scale}[/]");
         if (jsonPath is not null)
-        {
-            RunReport.WriteJson(jsonPath, new JsonObject
-            {
-                ["machine"] = new JsonObject
-                {
-                    ["cores"] = Environment.ProcessorCount,
-                    ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-                    ["dotnet"] = Environment.Version.ToString(),
-                    ["python"] = python,
-                },
-                ["runs"] = runs,
-                ["scale"] = scale,
-                ["workloads"] = entries,
-            });
-        }
+            RunReport.WriteJson(jsonPath, new JsonObject { ["machine"] = machine, ["runs"] = runs, ["scale"] = scale, ["workloads"] = entries });
         return 0;
+    }
+
+    private static JsonObject Report(Figure figure, Samples samples)
+    {
+        var sim = Median(samples.Sim);
+        double? py = samples.Python.Count > 0 ? Median(samples.Python) : null;
+        double? raw = samples.Raw.Count > 0 ? Median(samples.Raw) : null;
+        double? ratio = py is > 0 ? sim / py : null;
+        double? ratioToRaw = raw is > 0 ? sim / raw : null;
+        var measured = figure.Target?.Of switch
+        {
+            TargetOf.Python => ratio,
+            TargetOf.RawAkka => ratioToRaw,
+            TargetOf.Absolute => sim,
+            _ => null,
+        };
+        bool? met = measured is { } m && figure.Target is { } t ? figure.HigherIsBetter ? m >= t.Value : m <= t.Value : null;
+        return new JsonObject
+        {
+            ["name"] = figure.Name,
+            ["unit"] = figure.Unit,
+            ["higher_is_better"] = figure.HigherIsBetter,
+            ["sim"] = Summary(samples.Sim),
+            ["python"] = samples.Python.Count > 0 ? Summary(samples.Python) : null,
+            ["raw_akka"] = samples.Raw.Count > 0 ? Summary(samples.Raw) : null,
+            ["ratio"] = ratio is null ? null : Math.Round(ratio.Value, 3),
+            ["ratio_to_raw_akka"] = ratioToRaw is null ? null : Math.Round(ratioToRaw.Value, 3),
+            ["target"] = figure.Target?.Value,
+            ["target_of"] = figure.Target?.Of switch { TargetOf.Python => "python", TargetOf.RawAkka => "raw_akka", TargetOf.Absolute => "absolute", _ => null },
+            ["met"] = met,
+        };
+    }
+
+    private static void AddRow(Table table, Figure figure, Samples samples, JsonObject entry)
+    {
+        string Range(List<double> values) => values.Count == 0 ? "-" : $"{Fmt(Median(values))} ({Fmt(values.Min())}-{Fmt(values.Max())})";
+        string Ratio(string key) => entry[key]?.GetValue<double>() is { } r ? r.ToString("0.00x", CultureInfo.InvariantCulture) : "-";
+        var met = entry["met"]?.GetValue<bool>();
+        table.AddRow(figure.Name, figure.Unit, Range(samples.Sim), Range(samples.Python),
+            samples.Raw.Count > 0 ? Fmt(Median(samples.Raw)) : "-", Ratio("ratio"), Ratio("ratio_to_raw_akka"),
+            figure.Target?.Describe(figure.HigherIsBetter) ?? "-", met is null ? "-" : met.Value ? "[green]yes[/]" : "[red]no[/]");
+    }
+
+    private static JsonObject Machine(string? python) => new()
+    {
+        ["cores"] = Environment.ProcessorCount,
+        ["cpu"] = CpuModel(),
+        ["memory_gb"] = Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1),
+        ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        ["dotnet"] = Environment.Version.ToString(),
+        ["python"] = python,
+#if DEBUG
+        ["build"] = "Debug",
+#else
+        ["build"] = "Release",
+#endif
+    };
+
+    private static string CpuModel()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+                   ?? "unknown cpu";
+        }
+        catch (IOException)
+        {
+            return "unknown cpu";
+        }
     }
 
     private static JsonObject Summary(List<double> values) => new()
@@ -139,13 +258,7 @@ public static class Bench
         ["max"] = Math.Round(values.Max(), 3),
     };
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static string Fmt(double value) => value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.0", CultureInfo.InvariantCulture);
+    private static string Fmt(double value) => value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.0#", CultureInfo.InvariantCulture);
 
     /// <summary>Runs this launcher again as a child process; null on success, else the reason.</summary>
     private static async Task<string?> RunSimAsync(string[] args, CancellationToken cancellationToken)
@@ -171,13 +284,13 @@ public static class Bench
         var stderr = await process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0)
-            throw new RunFailedException($"{Path.GetFileName(script)} failed (exit {process.ExitCode}): {stderr.Trim().Split('\n').LastOrDefault()}");
+            throw new RunFailedException($"{System.IO.Path.GetFileName(script)} failed (exit {process.ExitCode}): {stderr.Trim().Split('\n').LastOrDefault()}");
         return stdout.Trim().Split('\n').Last();
     }
 
     private static string? FindPython() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "python3")).FirstOrDefault(File.Exists);
+            .Select(dir => System.IO.Path.Combine(dir, "python3")).FirstOrDefault(File.Exists);
 }
 
 /// <summary>How to start this same launcher again, as <c>sim ARGS</c>.</summary>

@@ -72,7 +72,7 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RawAkkaEchoCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RawAkkaEchoCommand(), RunCommand(),
         };
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
@@ -166,6 +166,29 @@ public static class Cli
         return command;
     }
 
+    private static Command LockCommand()
+    {
+        var processes = IntOption("--processes", "Processes contending for the lock", 4, 1, 200);
+        var acquires = IntOption("--acquires", "Acquire-release cycles per process", 500, 0, 10_000_000);
+        var holdMs = IntOption("--hold-ms", "Time each holder keeps the lock; 0 = an empty critical section", 0, 0, 60_000);
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var faults = new FaultOptions();
+        var command = new Command("lock", "Mutual exclusion under contention: N processes acquire and release one lock; handoffs/s, acquire latency, every grant accounted for.")
+        {
+            processes, acquires, holdMs, json, timeout, faults.Terminate, faults.Kill,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var options = new LockOptions(parsed.GetValue(processes), parsed.GetValue(acquires), parsed.GetValue(holdMs),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)),
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"locker-{i}").ToList()));
+            return await LockScenario.RunAsync(options, Output.Console, cancellationToken);
+        });
+        return command;
+    }
+
     private static Command PipeCommand()
     {
         var messages = IntOption("--messages", "Messages for the round trips and for the stream", 1000, 1, 10_000_000);
@@ -187,8 +210,12 @@ public static class Cli
 
     private static Command BenchCommand()
     {
-        var names = Bench.Workloads.Select(w => w.Name).Append("all").ToArray();
-        var workload = new Argument<string>("workload") { Description = $"What to measure: {string.Join(", ", names)}", DefaultValueFactory = _ => "all", HelpName = "workload" };
+        var names = Bench.Groups.Concat(Bench.FigureNames).Append("all").ToArray();
+        var workload = new Argument<string>("workload")
+        {
+            Description = $"What to measure: all, a group ({string.Join(", ", Bench.Groups)}) or one figure ({string.Join(", ", Bench.FigureNames)})",
+            DefaultValueFactory = _ => "all", HelpName = "workload",
+        };
         workload.AcceptOnlyFromAmong(names);
         var runs = IntOption("--runs", "Runs of Sim and of Python each, alternating", 3, 1, 50);
         var scale = new Option<double>("--scale") { Description = "Multiply every workload's size (e.g. 0.01 for a quick look)", DefaultValueFactory = _ => 1.0 };
@@ -204,9 +231,7 @@ public static class Cli
         };
         command.SetAction((parsed, cancellationToken) =>
         {
-            var chosen = parsed.GetValue(workload) is "all" or null
-                ? Bench.Workloads
-                : Bench.Workloads.Where(w => w.Name == parsed.GetValue(workload)).ToList();
+            var chosen = Bench.Select(parsed.GetValue(workload) ?? "all");
             return Bench.RunAsync(chosen, parsed.GetValue(runs), parsed.GetValue(scale),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, Output.Console, cancellationToken);
         });
