@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Akka.Actor;
 
 namespace Sim.Core;
@@ -18,11 +19,7 @@ public sealed record PipeData(QueueItem Item) : ISimMessage;
 /// <summary>The other end's process is gone: after the buffered messages, recv raises end-of-file.</summary>
 public sealed record PipePeerGone(string Pipe) : ISimMessage;
 
-// Local to a node: the client asking its own endpoint actor.
-internal sealed record PipeRecv(TimeSpan Timeout, bool Peek) : INoSerializationVerificationNeeded;
-
-internal sealed record PipeReceived(QueueItem? Item, bool Eof) : INoSerializationVerificationNeeded;
-
+// Local to a node: who the endpoint watches for end-of-file.
 internal sealed record PipePeer(IActorRef Peer) : INoSerializationVerificationNeeded;
 
 // ---- Actors ---------------------------------------------------------------------------------
@@ -88,71 +85,20 @@ public sealed class PipeRegistry : ReceiveActor
 }
 
 /// <summary>
-/// One end of a pipe, living in its participant's node: buffers what the peer sent, answers the local
-/// recv/poll calls, and turns the peer's death (reported, or seen by DeathWatch) into end-of-file.
+/// One end of a pipe, living in its participant's node: hands what the peer sent straight to its
+/// <see cref="PipeConnection"/> through a channel (recv reads it without a round trip to this actor), and
+/// turns the peer's death (reported, or seen by DeathWatch) into end-of-file after the buffered messages.
 /// </summary>
 public sealed class PipeEndpoint : ReceiveActor
 {
-    private sealed record Deadline(long Id) : INoSerializationVerificationNeeded;
+    public static Props Props(ChannelWriter<QueueItem> received) => Akka.Actor.Props.Create(() => new PipeEndpoint(received));
 
-    private readonly Queue<QueueItem> _buffer = new();
-    private readonly LinkedList<(long Id, PipeRecv Request, IActorRef ReplyTo, ICancelable? Timer)> _waiting = new();
-    private long _nextId;
-    private bool _eof;
-
-    public static Props Props() => Akka.Actor.Props.Create(() => new PipeEndpoint());
-
-    public PipeEndpoint()
+    public PipeEndpoint(ChannelWriter<QueueItem> received)
     {
         Receive<PipePeer>(m => Context.Watch(m.Peer));
-        Receive<PipeData>(m =>
-        {
-            _buffer.Enqueue(m.Item);
-            Serve();
-        });
-        Receive<PipePeerGone>(_ => EndOfFile());
-        Receive<Terminated>(_ => EndOfFile());
-        Receive<PipeRecv>(m =>
-        {
-            if (_buffer.Count > 0 || _eof || m.Timeout <= TimeSpan.Zero)
-            {
-                Sender.Tell(Take(m.Peek));
-                return;
-            }
-            var id = ++_nextId;
-            var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(m.Timeout, Self, new Deadline(id), Self);
-            _waiting.AddLast((id, m, Sender, timer));
-        });
-        Receive<Deadline>(m =>
-        {
-            for (var node = _waiting.First; node is not null; node = node.Next)
-            {
-                if (node.Value.Id != m.Id)
-                    continue;
-                _waiting.Remove(node);
-                node.Value.ReplyTo.Tell(new PipeReceived(null, false));
-                return;
-            }
-        });
-    }
-
-    private PipeReceived Take(bool peek) =>
-        _buffer.Count > 0 ? new PipeReceived(peek ? _buffer.Peek() : _buffer.Dequeue(), false) : new PipeReceived(null, _eof);
-
-    private void Serve()
-    {
-        while (_waiting.First is { } first && (_buffer.Count > 0 || _eof))
-        {
-            _waiting.RemoveFirst();
-            first.Value.Timer?.Cancel();
-            first.Value.ReplyTo.Tell(Take(first.Value.Request.Peek));
-        }
-    }
-
-    private void EndOfFile()
-    {
-        _eof = true;
-        Serve();
+        Receive<PipeData>(m => received.TryWrite(m.Item));
+        Receive<PipePeerGone>(_ => received.TryComplete());
+        Receive<Terminated>(_ => received.TryComplete());
     }
 }
 
@@ -171,14 +117,16 @@ public sealed class PipeConnection
     private static readonly TimeSpan Forever = TimeSpan.FromHours(24);
     private readonly IActorRef _endpoint;
     private readonly IActorRef _peer;
+    private readonly ChannelReader<QueueItem> _received;
 
-    internal PipeConnection(string pipe, int end, bool duplex, IActorRef endpoint, IActorRef peer)
+    internal PipeConnection(string pipe, int end, bool duplex, IActorRef endpoint, IActorRef peer, ChannelReader<QueueItem> received)
     {
         Pipe = pipe;
         End = end;
         Duplex = duplex;
         _endpoint = endpoint;
         _peer = peer;
+        _received = received;
     }
 
     public string Pipe { get; }
@@ -191,7 +139,9 @@ public sealed class PipeConnection
     public static async Task<PipeConnection> OpenAsync(ActorSystem system, IActorRef registry, string pipe, int end, bool duplex,
         string owner, TimeSpan timeout)
     {
-        var endpoint = system.ActorOf(PipeEndpoint.Props(), $"pipe-{Uri.EscapeDataString(pipe)}-{end}-{Guid.NewGuid():N}");
+        // Unbounded, as an OS pipe's reader sees everything written; the endpoint actor is the only writer.
+        var received = Channel.CreateUnbounded<QueueItem>(new UnboundedChannelOptions { SingleWriter = true });
+        var endpoint = system.ActorOf(PipeEndpoint.Props(received.Writer), $"pipe-{Uri.EscapeDataString(pipe)}-{end}-{Guid.NewGuid():N}");
         object reply;
         try
         {
@@ -208,7 +158,7 @@ public sealed class PipeConnection
             throw new InvalidOperationException(reply is PipeRefused refused ? refused.Reason : $"unexpected reply: {reply}");
         }
         endpoint.Tell(new PipePeer(connected.Peer));
-        return new PipeConnection(pipe, end, duplex, endpoint, connected.Peer);
+        return new PipeConnection(pipe, end, duplex, endpoint, connected.Peer, received.Reader);
     }
 
     public Task SendAsync(string text) => SendAsync(QueueItem.Text(text));
@@ -227,11 +177,12 @@ public sealed class PipeConnection
     {
         if (!Readable)
             throw new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only sends");
+        if (_received.TryRead(out var ready))
+            return ready;
         var wait = timeout ?? Forever;
-        var reply = await _endpoint.Ask<PipeReceived>(new PipeRecv(wait, false), wait + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        return reply.Item ?? (reply.Eof
-            ? throw new PipeEofException($"pipe '{Pipe}': the other end is gone")
-            : throw new TimeoutException($"pipe '{Pipe}': nothing received within {wait.TotalMilliseconds:0} ms"));
+        if (!await WaitAsync(wait).ConfigureAwait(false))
+            throw new TimeoutException($"pipe '{Pipe}': nothing received within {wait.TotalMilliseconds:0} ms");
+        return _received.TryRead(out var item) ? item : throw new PipeEofException($"pipe '{Pipe}': the other end is gone");
     }
 
     /// <summary>Whether a message (or end-of-file) is ready to be received, waiting up to <paramref name="timeout"/>.</summary>
@@ -239,9 +190,28 @@ public sealed class PipeConnection
     {
         if (!Readable)
             throw new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only sends");
-        var reply = await _endpoint.Ask<PipeReceived>(new PipeRecv(timeout, true), timeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        return reply.Item is not null || reply.Eof;
+        return await WaitAsync(timeout).ConfigureAwait(false);
     }
 
-    public override string ToString() => $"PipeConnection(pipe={Pipe}, end={End}, {(Duplex ? "duplex" : Readable ? "receive-only" : "send-only")})";
+    /// <summary>True once a message or end-of-file is there, false if neither came within <paramref name="timeout"/>.</summary>
+    private async Task<bool> WaitAsync(TimeSpan timeout)
+    {
+        if (_received.TryPeek(out _) || _received.Completion.IsCompleted)
+            return true;
+        if (timeout <= TimeSpan.Zero)
+            return false;
+        using var timer = new CancellationTokenSource(timeout);
+        try
+        {
+            await _received.WaitToReadAsync(timer.Token).ConfigureAwait(false); // false means end-of-file: ready too
+            return true;
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    public override string ToString() =>
+        $"PipeConnection(pipe={Pipe}, end={End}, {(Duplex ? "duplex" : Readable ? "receive-only" : "send-only")}, buffered={_received.Count}{(_received.Completion.IsCompleted ? ", peer gone" : "")})";
 }
