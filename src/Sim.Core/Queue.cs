@@ -20,6 +20,12 @@ public sealed record QueueItem(QueueItemKind Kind, byte[] Payload)
     /// <summary>Largest payload one item may carry (the remote frame size is set above it, in hocon/akka.hocon).</summary>
     public const int MaxPayloadBytes = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// Puts and deliveries of many items stop at this many payload bytes per message (one larger item travels
+    /// alone): messages stay short on the wire, so a big one does not hold up the small ones behind it.
+    /// </summary>
+    public const int MessageBytes = 1024 * 1024;
+
     public static readonly QueueItem None = new(QueueItemKind.None, []);
 
     public static QueueItem Text(string text) => Checked(new QueueItem(QueueItemKind.Text, Encoding.UTF8.GetBytes(text)));
@@ -64,8 +70,13 @@ public sealed record QueuePutDone(int Count) : ISimMessage;
 /// <summary>Python's <c>queue.Full</c>: only the first <paramref name="Accepted"/> items of the put went in.</summary>
 public sealed record QueueFull(int Accepted) : ISimMessage;
 
-/// <summary>Up to <paramref name="Max"/> items for <paramref name="Consumer"/>; waits up to <paramref name="Timeout"/> for the first.</summary>
-public sealed record QueueGet(string Consumer, IActorRef Session, int Max, TimeSpan Timeout) : ISimMessage;
+/// <summary>
+/// Up to <paramref name="Max"/> items for <paramref name="Consumer"/>; waits up to <paramref name="Timeout"/> for the first.
+/// A client fetching ahead names itself (<paramref name="Client"/>, unique) and says how many sentinels it had received when
+/// it sent this get: a get sent before its client learnt of a sentinel the queue already gave it is answered empty, so
+/// fetching ahead never takes the next consumer's sentinel.
+/// </summary>
+public sealed record QueueGet(string Consumer, IActorRef Session, int Max, TimeSpan Timeout, long Client = 0, int SentinelsSeen = 0) : ISimMessage;
 
 public sealed record QueueItems(IReadOnlyList<Delivery> Deliveries) : ISimMessage;
 
@@ -174,6 +185,8 @@ public sealed class QueueActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Items that went into the queue, per producer: what was really produced, whatever happened to the producer.
     private readonly Dictionary<string, long> _putBy = new(StringComparer.Ordinal);
+    // Sentinels handed to each client that fetches ahead (see QueueGet).
+    private readonly Dictionary<long, int> _sentinelsTo = new();
     private long _nextDeliveryId;
     private long _nextWaitId;
     private long _unfinished;
@@ -276,6 +289,11 @@ public sealed class QueueActor : ReceiveActor
             Sender.Tell(new QueueError($"get needs max >= 1, got {m.Max}"));
             return;
         }
+        if (m.Client != 0 && _sentinelsTo.GetValueOrDefault(m.Client) > m.SentinelsSeen)
+        {
+            Sender.Tell(QueueEmpty.Instance); // a fetch ahead that its client no longer wants (see QueueGet)
+            return;
+        }
         if (_buffer.Count > 0 && _gets.Count == 0)
         {
             Deliver(Sender, m);
@@ -299,18 +317,28 @@ public sealed class QueueActor : ReceiveActor
 
     private void Deliver(IActorRef replyTo, QueueGet get)
     {
+        if (get.Client != 0 && _sentinelsTo.GetValueOrDefault(get.Client) > get.SentinelsSeen)
+        {
+            // Sent before its client saw the sentinel it was given: the items stay for the others.
+            replyTo.Tell(QueueEmpty.Instance);
+            return;
+        }
         var deliveries = new List<Delivery>(Math.Min(get.Max, _buffer.Count));
         long bytes = 0;
-        // One reply stays within one remote frame: at most one item's worth of payload, whatever the count.
+        // One reply stays short: up to MessageBytes of payload, or one item whatever its size.
         while (deliveries.Count < get.Max && _buffer.First is { } first
-               && (deliveries.Count == 0 || bytes + first.Value.Item.Payload.Length <= QueueItem.MaxPayloadBytes))
+               && (deliveries.Count == 0 || bytes + first.Value.Item.Payload.Length <= QueueItem.MessageBytes))
         {
             _buffer.RemoveFirst();
             deliveries.Add(first.Value);
             bytes += first.Value.Item.Payload.Length;
             // A sentinel ends a batch: each consumer must take exactly one, not its neighbour's.
             if (first.Value.Item.IsNone)
+            {
+                if (get.Client != 0)
+                    _sentinelsTo[get.Client] = _sentinelsTo.GetValueOrDefault(get.Client) + 1;
                 break;
+            }
         }
         if (_joinable)
         {

@@ -40,11 +40,16 @@ public class SimQueue
 
     /// <summary>
     /// How many items a get fetches and keeps here for the next GetAsync calls. Above 1 the client also gets
-    /// ahead: while the caller works on what it took, the next batch is already on its way. Items fetched
+    /// ahead: while the caller works on what it took, the next batches are already on their way. Items fetched
     /// ahead belong to this consumer: on a plain queue they are lost if it stops early (as items in a Python
-    /// consumer's pipe buffer), on a joinable queue they go back to the queue when its process ends.
+    /// consumer's pipe buffer), on a joinable queue they go back to the queue when its process ends. A sentinel
+    /// ends fetching ahead, and the queue refuses fetches sent before the client saw it, so each consumer takes
+    /// one sentinel.
     /// </summary>
     public int Prefetch { get; set; } = 1;
+
+    /// <summary>Most fetches of <see cref="Prefetch"/> items on the wire at once (with Prefetch above 1).</summary>
+    public int FetchWindow { get; set; } = 4;
 
     /// <summary>Most items one put message carries (<see cref="PutManyAsync"/> splits longer sequences).</summary>
     public int PutBatch { get; set; } = 1000;
@@ -52,9 +57,12 @@ public class SimQueue
     /// <summary>How many put messages <see cref="PutManyAsync"/> keeps on the wire unanswered: latency hidden, memory bounded.</summary>
     public int PutWindow { get; set; } = 4;
 
-    private const int PutBatchBytes = 1024 * 1024;
+    private static long _nextClientId;
 
-    private Task<object>? _ahead;
+    // Names this client to the queue, for the sentinel rule of fetching ahead.
+    private readonly long _clientId = Interlocked.Increment(ref _nextClientId) ^ ((long)Environment.ProcessId << 32);
+    private readonly Queue<Task<object>> _ahead = new();
+    private int _sentinelsSeen;
     private bool _endSeen;
 
     /// <summary>Creates the queue on the coordinator if needed (same name, same maxsize) and returns a client of it.</summary>
@@ -114,7 +122,7 @@ public class SimQueue
         var batchLimit = Math.Max(1, PutBatch);
         foreach (var item in items)
         {
-            if (batch.Count > 0 && (batch.Count >= batchLimit || bytes + item.Payload.Length > PutBatchBytes))
+            if (batch.Count > 0 && (batch.Count >= batchLimit || bytes + item.Payload.Length > QueueItem.MessageBytes))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 while (pending.Count >= Math.Max(1, PutWindow) && failure is null)
@@ -162,15 +170,14 @@ public class SimQueue
         var taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
         while (taken.Count < max && _prefetched.TryDequeue(out var next))
             taken.Add(next);
-        // Get ahead while the caller works, unless the end (a sentinel, or closed) is already here: the next
-        // sentinel belongs to another consumer.
-        if (Prefetch > 1 && _ahead is null && !_endSeen && _prefetched.Count < Prefetch / 2)
-            _ahead = Fetch(Prefetch - _prefetched.Count, wait);
+        // Get ahead while the caller works, unless the end (a sentinel, or closed) is already here.
+        while (Prefetch > 1 && !_endSeen && _ahead.Count < Math.Max(1, FetchWindow) && _prefetched.Count < Prefetch)
+            _ahead.Enqueue(Fetch(Prefetch, wait));
         return taken;
     }
 
     private Task<object> Fetch(int max, TimeSpan wait) =>
-        Ref.Ask<object>(new QueueGet(Owner, Session, max, wait), wait + ReplyGrace);
+        Ref.Ask<object>(new QueueGet(Owner, Session, max, wait, _clientId, _sentinelsSeen), wait + ReplyGrace);
 
     private async Task FillAsync(int max, TimeSpan wait)
     {
@@ -179,16 +186,12 @@ public class SimQueue
         {
             var left = wait - clock.Elapsed;
             Task<object> fetch;
-            if (_ahead is { } ahead)
+            if (_ahead.TryPeek(out var ahead))
             {
                 // Fetched ahead with another call's timeout: wait for it no longer than this call allows.
-                _ahead = null;
                 if (!ahead.IsCompleted && await Task.WhenAny(ahead, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)).ConfigureAwait(false) != ahead)
-                {
-                    _ahead = ahead;
                     throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
-                }
-                fetch = ahead;
+                fetch = _ahead.Dequeue();
             }
             else
                 fetch = Fetch(Math.Max(max, Prefetch), left > TimeSpan.Zero ? left : TimeSpan.Zero);
@@ -197,10 +200,15 @@ public class SimQueue
                 case QueueItems items:
                     foreach (var delivery in items.Deliveries)
                         _prefetched.Enqueue(delivery);
+                    // Replies come in the order the fetches went out; any fetched after a sentinel was refused.
                     _endSeen = items.Deliveries.Count > 0 && items.Deliveries[^1].Item.IsNone;
+                    if (_endSeen)
+                        _sentinelsSeen++;
+                    if (_prefetched.Count == 0)
+                        continue;
                     return;
-                case QueueEmpty when clock.Elapsed < wait:
-                    continue; // the fetch ahead gave up before this call's own timeout
+                case QueueEmpty when clock.Elapsed < wait || _ahead.Count > 0:
+                    continue; // a fetch ahead gave up (or was refused after a sentinel) before this call's own timeout
                 case QueueEmpty:
                     throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
                 case QueueClosed:
@@ -228,7 +236,7 @@ public class SimQueue
     public Task CloseAsync() => Ref.Ask<QueueStatus>(CloseQueue.Instance, ReplyGrace);
 
     public override string ToString() =>
-        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count}, fetching-ahead={_ahead is not null})";
+        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count}, fetching-ahead={_ahead.Count})";
 }
 
 /// <summary>

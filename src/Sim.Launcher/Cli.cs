@@ -89,7 +89,7 @@ public static class Cli
         var maxSize = IntOption("--maxsize", "Queue capacity; 0 = unbounded", 0, 0, 10_000_000);
         var itemBytes = IntOption("--item-bytes", "Bytes per item (id, filler, checksum)", 64, ProducedItem.MinBytes, QueueItem.MaxPayloadBytes);
         var workMs = IntOption("--work-ms", "Consumer work time per item, to make slow consumers", 0, 0, 60_000);
-        var batch = IntOption("--batch", "Items per put message and per consumer fetch (pipelined: a few messages on the wire at once)", 1000, 1, 10_000);
+        var batch = IntOption("--batch", "Most items per put message and per consumer fetch, pipelined 4 deep; a message also stops at 1 MiB", 5000, 1, 100_000);
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
         var faults = new FaultOptions();

@@ -298,6 +298,24 @@ public sealed class QueueSpec : SimSpec
     }
 
     [Fact]
+    public async Task A_fetch_sent_before_its_client_saw_its_sentinel_takes_nothing()
+    {
+        var queue = await Queue("producer-1", name: "stale");
+        await queue.PutManyAsync([QueueItem.Text("a"), QueueItem.None, QueueItem.Text("b"), QueueItem.None]);
+        var probe = CreateTestProbe();
+        queue.Ref.Tell(new QueueGet("consumer-1", probe.Ref, 10, TimeSpan.Zero, Client: 42, SentinelsSeen: 0), probe.Ref);
+        var first = probe.ExpectMsg<QueueItems>().Deliveries.Select(d => d.Item.ToString()).ToList();
+        Assert.Equal(["'a'", "None"], first);
+        // A second fetch that went out before the first reply came back: refused, the rest stays for the others.
+        queue.Ref.Tell(new QueueGet("consumer-1", probe.Ref, 10, TimeSpan.Zero, Client: 42, SentinelsSeen: 0), probe.Ref);
+        probe.ExpectMsg<QueueEmpty>();
+        Assert.Equal(2, await queue.QSizeAsync());
+        // Once the client has seen its sentinel, it may fetch again.
+        queue.Ref.Tell(new QueueGet("consumer-1", probe.Ref, 10, TimeSpan.Zero, Client: 42, SentinelsSeen: 1), probe.Ref);
+        Assert.Equal(2, probe.ExpectMsg<QueueItems>().Deliveries.Count);
+    }
+
+    [Fact]
     public async Task A_ledger_record_can_mark_the_items_done_in_the_same_round_trip()
     {
         var ledger = Sys.ActorOf(Ledger.Props());

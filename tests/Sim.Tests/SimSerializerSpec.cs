@@ -48,6 +48,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new QueuePutDone(3);
         yield return new QueueFull(1);
         yield return new QueueGet("consumer-1", owner, 10, TimeSpan.FromSeconds(1));
+        yield return new QueueGet("consumer-1", owner, 10, TimeSpan.FromSeconds(1), 77, 2);
         yield return new QueueItems([new Delivery(7, QueueItem.Text("x")), new Delivery(8, QueueItem.None)]);
         yield return QueueEmpty.Instance;
         yield return new QueueClosed("q");
@@ -131,7 +132,7 @@ public sealed class SimSerializerSpec : SimSpec
         QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",
         QueueItems qi => string.Join(",", qi.Deliveries.Select(d => $"{d.Id}:{Item(d.Item)}")),
         QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}",
-        QueueGet g => $"{g.Consumer}|{g.Session.Path}|{g.Max}|{g.Timeout}",
+        QueueGet g => $"{g.Consumer}|{g.Session.Path}|{g.Max}|{g.Timeout}|{g.Client}|{g.SentinelsSeen}",
         Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.MaxHolders}",
         _ => message.ToString()!,
     };

@@ -46,7 +46,7 @@ public sealed record QueueRoleSettings(string Queue, bool Joinable, int MaxSize,
         info.Text("queue", "q"),
         info.Text("mode", "sentinel") == "joinable",
         info.Int("maxsize", 0),
-        Math.Max(1, info.Int("batch", 1000)),
+        Math.Max(1, info.Int("batch", 5000)),
         TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000)));
 
     /// <summary>The queue as this participant's client: a <see cref="SimJoinableQueue"/> in joinable mode.</summary>

@@ -121,8 +121,8 @@ internal static class Codecs
             r => new QueuePut(r.Str(), r.List(() => ReadItem(r)), r.Time()));
         Add<QueuePutDone>("QO", (w, m) => w.Int(m.Count), r => new QueuePutDone(r.Int()));
         Add<QueueFull>("QF", (w, m) => w.Int(m.Accepted), r => new QueueFull(r.Int()));
-        Add<QueueGet>("QG", (w, m) => { w.Str(m.Consumer); w.Ref(m.Session); w.Int(m.Max); w.Time(m.Timeout); },
-            r => new QueueGet(r.Str(), r.Ref(), r.Int(), r.Time()));
+        Add<QueueGet>("QG", (w, m) => { w.Str(m.Consumer); w.Ref(m.Session); w.Int(m.Max); w.Time(m.Timeout); w.Long(m.Client); w.Int(m.SentinelsSeen); },
+            r => new QueueGet(r.Str(), r.Ref(), r.Int(), r.Time(), r.Long(), r.Int()));
         Add<QueueItems>("QI", (w, m) => w.List(m.Deliveries, d => { w.Long(d.Id); Item(w, d.Item); }),
             r => new QueueItems(r.List(() => new Delivery(r.Long(), ReadItem(r)))));
         Add<QueueEmpty>("QE", (_, _) => { }, _ => QueueEmpty.Instance);
