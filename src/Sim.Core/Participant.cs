@@ -79,6 +79,29 @@ public sealed class Participant : IAsyncDisposable
         return new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost);
     }
 
+    /// <summary>
+    /// Runs once through what every participant does first (reach the coordinator, resolve its actors, ask
+    /// the lock manager, leave) so that the code and connections involved are loaded before real work needs them.
+    /// Best effort: returns null when done, else why not (a system that cannot warm up still works).
+    /// </summary>
+    public static async Task<string?> WarmUpAsync(ActorSystem system, Address coordinator, string name)
+    {
+        try
+        {
+            var info = new ParticipantInfo(name, "warm-up", Environment.ProcessId, new Dictionary<string, string>());
+            await using var participant = await ConnectAsync(system, coordinator, info, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await using (await participant.Lock("warm-up").AcquireAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
+            {
+            }
+            await participant.LeaveAsync(0, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException or InvalidOperationException)
+        {
+            return e.Message;
+        }
+    }
+
     public SimLock Lock(string name) => new(LockManager, name, Name, Session);
 
     public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, Name, Session);

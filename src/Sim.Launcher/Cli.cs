@@ -27,6 +27,16 @@ public static class Cli
             Console.Error.WriteLine($"sim: {OneLine(parsed.Errors[0].Message)}");
             return UsageExitCode;
         }
+        if (parsed.GetValue(UsePool))
+        {
+            var command = parsed.CommandResult.Command.Name;
+            if (command is "lifecycle" or "bench" or "pool" or "start" or "stop" or "status" or "wait")
+            {
+                Console.Error.WriteLine($"sim: --pool does not apply to '{command}'");
+                return UsageExitCode;
+            }
+            ScenarioRun.UseWarmPool = true;
+        }
         // Ctrl-C and SIGTERM cancel the run; the run then ends and reaps every child before we exit.
         using var interrupt = new CancellationTokenSource();
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
@@ -67,13 +77,22 @@ public static class Cli
     private static string OneLine(string message) =>
         System.Text.RegularExpressions.Regex.Replace(message.Trim(), @"\s*\n\s*", " ");
 
+    /// <summary>Any scenario may run on the warm pool's booted nodes instead of starting processes.</summary>
+    private static readonly Option<bool> UsePool = new("--pool")
+    {
+        Description = "Run the participants on the warm pool's booted nodes (see `sim pool start`) instead of starting processes",
+        Recursive = true,
+    };
+
     public static RootCommand Build()
     {
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), LifecycleParentCommand(), RawAkkaEchoCommand(), RunCommand(),
+            tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
+            LifecycleParentCommand(), RawAkkaEchoCommand(), PoolServerCommand(), RunCommand(),
         };
+        root.Options.Add(UsePool);
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
         return root;
@@ -248,6 +267,87 @@ public static class Cli
         };
         command.SetAction((parsed, cancellationToken) => LifecycleScenario.RunAsync(
             parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, Output.Console, cancellationToken));
+        return command;
+    }
+
+    private static Command PoolCommand()
+    {
+        var size = IntOption("--size", "Booted nodes to keep ready", 10, 1, 500);
+        var wait = new Option<bool>("--wait") { Description = "Return only when every node of the pool is booted" };
+        var start = new Command("start", "Start the warm pool in the background: booted nodes waiting for work, replaced as they are used") { size, wait };
+        start.SetAction(async (parsed, cancellationToken) =>
+        {
+            var path = WarmPool.SocketPath;
+            var pid = await WarmPool.StartServerAsync(parsed.GetValue(size), path, TimeSpan.FromSeconds(30), cancellationToken);
+            Output.Console.MarkupLineInterpolated($"warm pool of {parsed.GetValue(size)} nodes starting (server pid {pid}) at {path}");
+            if (parsed.GetValue(wait))
+                await PrintStatusAsync(await WaitFullAsync(path, cancellationToken));
+            return 0;
+        });
+        var status = new Command("status", "How many nodes of the warm pool are idle, booting and in use");
+        status.SetAction(async (_, cancellationToken) =>
+        {
+            await using var pool = await WarmPool.ConnectAsync(WarmPool.SocketPath, cancellationToken);
+            await PrintStatusAsync(await pool.StatusAsync(cancellationToken));
+            return 0;
+        });
+        var waitFull = new Command("wait", "Wait until every node of the warm pool is booted and idle");
+        waitFull.SetAction(async (_, cancellationToken) =>
+        {
+            await PrintStatusAsync(await WaitFullAsync(WarmPool.SocketPath, cancellationToken));
+            return 0;
+        });
+        var stop = new Command("stop", "Stop the warm pool: idle nodes exit, nodes in use finish their runs");
+        stop.SetAction(async (_, cancellationToken) =>
+        {
+            var path = WarmPool.SocketPath;
+            int serverPid;
+            await using (var pool = await WarmPool.ConnectAsync(path, cancellationToken))
+            {
+                serverPid = (await pool.StatusAsync(cancellationToken))["pid"]!.GetValue<int>();
+                await pool.RequestAsync(new System.Text.Json.Nodes.JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10), cancellationToken);
+            }
+            // Stopped when the server has exited: its idle nodes are gone, those in use have finished.
+            for (var i = 0; i < 600 && Posix.kill(serverPid, 0) == 0; i++)
+                await Task.Delay(100, cancellationToken);
+            if (Posix.kill(serverPid, 0) == 0)
+                throw new RunFailedException($"the pool server (pid {serverPid}) is still stopping after 60 s: nodes in use are still running");
+            Output.Console.MarkupLineInterpolated($"warm pool at {path} stopped");
+            return 0;
+        });
+        return new Command("pool", "The warm pool of booted nodes (the forkserver idea): runs with --pool start their participants in milliseconds")
+        {
+            start, status, waitFull, stop,
+        };
+    }
+
+    private static async Task<System.Text.Json.Nodes.JsonObject> WaitFullAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var pool = await WarmPool.ConnectAsync(path, cancellationToken);
+        return await pool.RequestAsync(new System.Text.Json.Nodes.JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 },
+            TimeSpan.FromMinutes(11), cancellationToken);
+    }
+
+    private static Task PrintStatusAsync(System.Text.Json.Nodes.JsonObject status)
+    {
+        Output.Console.MarkupLineInterpolated(
+            $"warm pool (server pid {status["pid"]}): size {status["size"]}, idle {status["idle"]}, booting {status["booting"]}, in use {status["claimed"]}, served {status["served"]}");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The warm pool's server, started in the background by <c>sim pool start</c>; not for users.</summary>
+    private static Command PoolServerCommand()
+    {
+        var size = IntOption("--size", "Booted nodes to keep ready", 10, 1, 500);
+        var socket = new Option<string>("--socket") { Required = true };
+        var command = new Command(WarmPool.PoolServerCommand) { Hidden = true };
+        command.Options.Add(size);
+        command.Options.Add(socket);
+        command.SetAction((parsed, cancellationToken) =>
+        {
+            Posix.Detach();
+            return new PoolServer(parsed.GetValue(size), parsed.GetValue(socket)!, NodeBinary.Locate()).RunAsync(cancellationToken);
+        });
         return command;
     }
 

@@ -28,7 +28,7 @@ public sealed record NodeBinary(string FileName, IReadOnlyList<string> PrefixArg
     }
 
     public SimProcess Create(string name, string role, IEnumerable<string> arguments) =>
-        new(name, role, FileName, PrefixArguments.Concat(arguments));
+        new(name, role, FileName, PrefixArguments.Concat(arguments), PrefixArguments.Count);
 
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";

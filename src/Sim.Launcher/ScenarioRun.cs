@@ -70,13 +70,43 @@ public sealed class ScenarioRun : IAsyncDisposable
         return process;
     }
 
+    /// <summary>
+    /// Participants run on the warm pool's booted nodes (<c>sim pool start</c>) instead of new processes: set
+    /// once by the command line (<c>--pool</c>).
+    /// </summary>
+    public static bool UseWarmPool { get; set; }
+
+    private WarmPool? _pool;
+
     public void StartAll()
     {
+        if (UseWarmPool)
+            throw new InvalidOperationException("with the warm pool, processes start through StartAllAsync");
         StartedAt = DateTimeOffset.UtcNow;
         _clock.Start();
         foreach (var process in _processes)
             process.Start();
         _progress($"started {_processes.Count} processes");
+        _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
+    }
+
+    public async Task StartAllAsync(CancellationToken cancellationToken)
+    {
+        if (!UseWarmPool)
+        {
+            StartAll();
+            return;
+        }
+        _pool = await WarmPool.ConnectAsync(WarmPool.SocketPath, cancellationToken).ConfigureAwait(false);
+        // The pool's nodes are warm; so is the coordinator's side once one participant has been through it. Without
+        // this, every node's first request waits on this process loading the code that answers it.
+        var guest = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));
+        await Participant.WarmUpAsync(guest, Coordinator.Address, "launcher-warm-up").ConfigureAwait(false);
+        await guest.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, CancellationToken.None).ConfigureAwait(false);
+        StartedAt = DateTimeOffset.UtcNow;
+        _clock.Start();
+        await _pool.ClaimAsync(_processes, cancellationToken).ConfigureAwait(false);
+        _progress($"claimed {_processes.Count} warm nodes from the pool");
         _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
     }
 
@@ -116,7 +146,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         var releasedAt = DateTimeOffset.UtcNow;
         try
         {
-            StartAll();
+            await StartAllAsync(cancellationToken).ConfigureAwait(false);
             ready = await AwaitAllReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
             releasedAt = DateTimeOffset.UtcNow;
             released = await ReleaseAsync().ConfigureAwait(false);
@@ -272,6 +302,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         await Task.WhenAll(_faultTasks).ContinueWith(_ => { }).ConfigureAwait(false);
         _stopSampling.Dispose();
         await KillAllAsync().ConfigureAwait(false);
+        if (_pool is not null)
+            await _pool.DisposeAsync().ConfigureAwait(false);
         foreach (var process in _processes)
             process.Dispose();
         await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }).ConfigureAwait(false);

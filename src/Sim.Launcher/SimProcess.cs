@@ -16,14 +16,18 @@ public sealed class SimProcess : IDisposable
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<string> _stderrTail = new();
     private Process? _process;
+    private bool _pooled;
     private bool _daemon;
     private bool _closed;
     private int? _exitCode;
 
-    public SimProcess(string name, string role, string fileName, IEnumerable<string> arguments)
+    private readonly int _prefixCount;
+
+    public SimProcess(string name, string role, string fileName, IEnumerable<string> arguments, int prefixCount = 0)
     {
         Name = name;
         Role = role;
+        _prefixCount = prefixCount;
         _startInfo = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -48,13 +52,20 @@ public sealed class SimProcess : IDisposable
         get => _daemon;
         set
         {
-            if (_process is not null)
+            if (_process is not null || _pooled)
                 throw new InvalidOperationException($"{Name}: daemon can only be set before start");
             _daemon = value;
         }
     }
 
-    public bool IsAlive => _process is not null && !_exited.Task.IsCompleted;
+    public bool IsAlive => (_process is not null || _pooled) && !_exited.Task.IsCompleted;
+
+    /// <summary>Whether a warm pool's node runs this participant (the pool server is its parent and reaps it).</summary>
+    public bool Pooled => _pooled;
+
+    /// <summary>What the node is told to do: its arguments after the program (and <c>--daemon</c> for a daemon).</summary>
+    public IReadOnlyList<string> NodeArguments =>
+        [.. _startInfo.ArgumentList.Skip(_prefixCount), .. _daemon ? ["--daemon"] : Array.Empty<string>()];
 
     /// <summary>Null while running (or not started); the exit code; or −N when signal N ended the process.</summary>
     public int? ExitCode => _exitCode;
@@ -99,10 +110,41 @@ public sealed class SimProcess : IDisposable
         }
     }
 
+    /// <summary>Marks the process started as the warm pool's node <paramref name="pid"/> (instead of <see cref="Start"/>).</summary>
+    internal void AttachPooled(int pid)
+    {
+        if (_process is not null || _pooled)
+            throw new InvalidOperationException($"{Name}: a process can only be started once");
+        _pooled = true;
+        StartedAt = DateTimeOffset.UtcNow;
+        Pid = pid;
+    }
+
+    /// <summary>The warm pool reports the node ended (the server reaped it) with <paramref name="exitCode"/>.</summary>
+    internal void EndPooled(int exitCode)
+    {
+        if (!_pooled || _exited.Task.IsCompleted)
+            return;
+        _exitCode = exitCode;
+        EndedAt = DateTimeOffset.UtcNow;
+        OnExit?.Invoke(this);
+        _exited.TrySetResult(exitCode);
+    }
+
+    internal void AddStderr(string line)
+    {
+        lock (_stderrTail)
+        {
+            _stderrTail.Enqueue(line);
+            while (_stderrTail.Count > StderrLinesKept)
+                _stderrTail.Dequeue();
+        }
+    }
+
     public void Start()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        if (_process is not null)
+        if (_process is not null || _pooled)
             throw new InvalidOperationException($"{Name}: a process can only be started once");
         // The node learns it is a daemon from its arguments: it then ends as soon as its launcher is gone.
         if (_daemon)
@@ -110,14 +152,8 @@ public sealed class SimProcess : IDisposable
         var process = new Process { StartInfo = _startInfo, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is null)
-                return;
-            lock (_stderrTail)
-            {
-                _stderrTail.Enqueue(e.Data);
-                while (_stderrTail.Count > StderrLinesKept)
-                    _stderrTail.Dequeue();
-            }
+            if (e.Data is not null)
+                AddStderr(e.Data);
         };
         process.OutputDataReceived += (_, _) => { };
         process.Exited += (_, _) => OnProcessExited();
@@ -185,8 +221,8 @@ public sealed class SimProcess : IDisposable
 
     public override string ToString()
     {
-        var state = _process is null ? "initial" : IsAlive ? "started" : $"stopped exitcode={ExitCode}";
-        return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")})";
+        var state = _process is null && !_pooled ? "initial" : IsAlive ? "started" : $"stopped exitcode={ExitCode}";
+        return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")}{(_pooled ? ", pooled" : "")})";
     }
 
     private void Signal(int signal, bool group)
@@ -205,7 +241,7 @@ public sealed class SimProcess : IDisposable
     private void EnsureStarted()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        if (_process is null)
+        if (_process is null && !_pooled)
             throw new InvalidOperationException($"{Name}: not started");
     }
 
@@ -241,6 +277,29 @@ internal static class Posix
 
     [DllImport("libc", SetLastError = true)]
     public static extern int kill(int pid, int sig);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setsid();
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int open(string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int dup2(int oldfd, int newfd);
+
+    /// <summary>
+    /// For a background server: a session of its own (no terminal's Ctrl-C reaches it) and stdin, stdout,
+    /// stderr on /dev/null, so it holds no pipe of the command that started it.
+    /// </summary>
+    public static void Detach()
+    {
+        setsid();
+        var devNull = open("/dev/null", 2 /* O_RDWR */);
+        if (devNull < 0)
+            return;
+        for (var fd = 0; fd <= 2; fd++)
+            dup2(devNull, fd);
+    }
 
     [DllImport("libc", SetLastError = true)]
     private static extern int waitpid(int pid, out int status, int options);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Akka.Actor;
 using Sim.Core;
 using Sim.Core.Roles;
@@ -6,6 +7,25 @@ using Sim.Node;
 // One participant process: boot a remote-only node, reach the coordinator, run one role, exit with a code.
 // The launcher is the only caller, so the arguments are parsed by a small table (NodeArguments) instead of
 // System.CommandLine, whose start-up cost every one of 50 starting processes would pay.
+ActorSystem? warmSystem = null;
+if (args.Length > 0 && args[0] == WarmStart.Flag)
+{
+    // A pooled node: boot now, learn the role later (see WarmStart).
+    Posix.BecomeProcessGroupLeader();
+    try
+    {
+        var warmUp = args.Length > 2 && args[1] == "--warm-up" ? Address.Parse(args[2]) : null;
+        if (WarmStart.Boot("127.0.0.1", warmUp) is not { } warm)
+            return 0;
+        (warmSystem, args) = warm;
+    }
+    catch (Exception e) when (e is FormatException or JsonException or UriFormatException)
+    {
+        Console.Error.WriteLine($"Sim.Node: {e.Message}");
+        return ExitCodes.Usage;
+    }
+}
+
 NodeArguments arguments;
 try
 {
@@ -35,7 +55,7 @@ using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.C
 if (arguments.WatchStdin)
     ParentWatch.OnStdinClosed(lifecycle.ParentGone);
 
-var system = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
+var system = warmSystem ?? ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
 try
 {
     var info = new ParticipantInfo(arguments.Name, role.Name, Environment.ProcessId, arguments.Parameters);
