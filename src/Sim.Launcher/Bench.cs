@@ -32,9 +32,14 @@ public static class Bench
         string Name, string Unit, bool HigherIsBetter, Target? Target,
         Func<JsonElement, double> FromSim, Func<JsonElement, double>? FromPython, bool WithRawAkka = false);
 
-    /// <summary>One Sim command and its Python reference, run alternately; each run yields every figure of the workload.</summary>
+    /// <summary>
+    /// One Sim command and its Python reference, run alternately; each run yields every figure of the workload.
+    /// With <paramref name="WarmNodes"/>, Sim runs on a warm pool of that many booted nodes (the bench's own,
+    /// full again before every run).
+    /// </summary>
     public sealed record Workload(
-        string Group, Func<double, string[]> SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures);
+        string Group, Func<double, string[]> SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures,
+        Func<double, int>? WarmNodes = null);
 
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
@@ -63,6 +68,11 @@ public static class Bench
             s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
             [new("tickets-100", "s wall", false, new(2.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))]),
+        new("tickets",
+            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--pool"],
+            s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
+            [new("tickets-100-warm", "s wall", false, new(1.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))],
+            WarmNodes: s => Scaled(100, s)),
         new("startup",
             s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic"],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
@@ -70,6 +80,11 @@ public static class Bench
                 new("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s")),
                 new("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), MedianPeakRssMb, j => Path(j, "peak_rss_kb_median") / 1024),
             ]),
+        new("startup",
+            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--pool"],
+            s => ["startup.py", "--processes", Scaled(50, s).ToString()],
+            [new("startup-50-warm", "s to all ready", false, new(0.5, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s"))],
+            WarmNodes: s => Scaled(50, s)),
         new("queue",
             s => ["prodcons", "--items", Scaled(200_000, s).ToString()],
             s => ["queue_throughput.py", "--items", Scaled(200_000, s).ToString()],
@@ -129,8 +144,16 @@ public static class Bench
             .AddColumns("figure", "unit", "sim median (min-max)", "python median (min-max)", "raw akka median", "sim / python", "sim / raw akka", "target", "met");
         var entries = new JsonArray();
         var folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
+        // The warm figures run on a pool of the bench's own, as big as the largest of them needs.
+        var poolSize = workloads.Select(w => w.WarmNodes?.Invoke(scale) ?? 0).DefaultIfEmpty(0).Max();
+        var poolSocket = System.IO.Path.Combine(folder, "pool.sock");
         try
         {
+            if (poolSize > 0)
+            {
+                console.MarkupLineInterpolated($"[grey]starting a warm pool of {poolSize} nodes for the warm figures[/]");
+                await WarmPool.StartServerAsync(poolSize, poolSocket, TimeSpan.FromSeconds(30), cancellationToken);
+            }
             foreach (var workload in workloads)
             {
                 var samples = workload.Figures.ToDictionary(f => f.Name, _ => new Samples());
@@ -140,7 +163,9 @@ public static class Bench
                     cancellationToken.ThrowIfCancellationRequested();
                     console.MarkupLineInterpolated($"[grey]{label}: run {run}/{runs}[/]");
                     var json = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-{run}.json");
-                    if (await RunSimAsync([.. workload.SimArgs(scale), "--json", json], cancellationToken) is { } error)
+                    if (workload.WarmNodes is not null)
+                        await WaitPoolFullAsync(poolSocket, cancellationToken);
+                    if (await RunSimAsync([.. workload.SimArgs(scale), "--json", json], workload.WarmNodes is null ? null : poolSocket, cancellationToken) is { } error)
                         throw new RunFailedException($"{label}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
                     {
@@ -171,6 +196,8 @@ public static class Bench
         }
         finally
         {
+            if (poolSize > 0)
+                await StopPoolAsync(poolSocket);
             Directory.Delete(folder, recursive: true);
         }
         console.Write(table);
@@ -260,10 +287,33 @@ public static class Bench
 
     private static string Fmt(double value) => value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.0#", CultureInfo.InvariantCulture);
 
+    private static async Task WaitPoolFullAsync(string socket, CancellationToken cancellationToken)
+    {
+        var pool = await WarmPool.ConnectAsync(socket, cancellationToken);
+        await using (pool)
+            await pool.RequestAsync(new JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 }, TimeSpan.FromMinutes(11), cancellationToken);
+    }
+
+    private static async Task StopPoolAsync(string socket)
+    {
+        if (await WarmPool.TryConnectAsync(socket) is not { } pool)
+            return;
+        int server;
+        await using (pool)
+        {
+            server = (await pool.StatusAsync())["pid"]!.GetValue<int>();
+            await pool.RequestAsync(new JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10));
+        }
+        for (var i = 0; i < 300 && Posix.kill(server, 0) == 0; i++)
+            await Task.Delay(100);
+    }
+
     /// <summary>Runs this launcher again as a child process; null on success, else the reason.</summary>
-    private static async Task<string?> RunSimAsync(string[] args, CancellationToken cancellationToken)
+    private static async Task<string?> RunSimAsync(string[] args, string? poolSocket, CancellationToken cancellationToken)
     {
         var info = SelfProcess.StartInfo(args);
+        if (poolSocket is not null)
+            info.Environment["SIM_POOL_SOCKET"] = poolSocket;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         using var process = Process.Start(info)!;
