@@ -117,9 +117,18 @@ public sealed class Participant : IAsyncDisposable
             name, maxSize, Name, Session).ConfigureAwait(false);
 
     /// <summary>Opens <paramref name="end"/> (0 or 1) of the named pipe; returns once the other end has opened too.</summary>
-    public async Task<PipeConnection> PipeAsync(string name, int end, bool duplex = true, TimeSpan? timeout = null) =>
-        await PipeConnection.OpenAsync(_system, await ResolveNamedAsync(PipeRegistry.Name, DefaultTimeout).ConfigureAwait(false),
+    public async Task<PipeConnection> PipeAsync(string name, int end, bool duplex = true, TimeSpan? timeout = null)
+    {
+        SentOneWayToPeers = true;
+        return await PipeConnection.OpenAsync(_system, await ResolveNamedAsync(PipeRegistry.Name, DefaultTimeout).ConfigureAwait(false),
             name, end, duplex, Name, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether this participant may have sent messages that nobody acknowledged (pipe sends go one-way to the
+    /// peer): its node then shuts its actor system down in order, so they leave before the process does.
+    /// </summary>
+    public bool SentOneWayToPeers { get; private set; }
 
     /// <summary>The named shared object on the coordinator (the lesson's Manager), created on first use.</summary>
     public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0) =>

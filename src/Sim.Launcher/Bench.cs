@@ -144,18 +144,18 @@ public static class Bench
             .AddColumns("figure", "unit", "sim median (min-max)", "python median (min-max)", "raw akka median", "sim / python", "sim / raw akka", "target", "met");
         var entries = new JsonArray();
         var folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
-        // The warm figures run on a pool of the bench's own, as big as the largest of them needs.
-        var poolSize = workloads.Select(w => w.WarmNodes?.Invoke(scale) ?? 0).DefaultIfEmpty(0).Max();
+        // A warm figure runs on a pool of the bench's own, just as big as it needs, alive only for its runs:
+        // idle pooled nodes cost some CPU, which the other figures must not pay.
         var poolSocket = System.IO.Path.Combine(folder, "pool.sock");
         try
         {
-            if (poolSize > 0)
-            {
-                console.MarkupLineInterpolated($"[grey]starting a warm pool of {poolSize} nodes for the warm figures[/]");
-                await WarmPool.StartServerAsync(poolSize, poolSocket, TimeSpan.FromSeconds(30), cancellationToken);
-            }
             foreach (var workload in workloads)
             {
+                if (workload.WarmNodes?.Invoke(scale) is { } poolSize)
+                {
+                    console.MarkupLineInterpolated($"[grey]starting a warm pool of {poolSize} nodes[/]");
+                    await WarmPool.StartServerAsync(poolSize, poolSocket, TimeSpan.FromSeconds(30), cancellationToken);
+                }
                 var samples = workload.Figures.ToDictionary(f => f.Name, _ => new Samples());
                 var label = string.Join(", ", workload.Figures.Select(f => f.Name));
                 for (var run = 1; run <= runs; run++)
@@ -186,6 +186,8 @@ public static class Bench
                     foreach (var figure in workload.Figures.Where(f => f.FromPython is not null))
                         samples[figure.Name].Python.Add(figure.FromPython!(pyDoc.RootElement));
                 }
+                if (workload.WarmNodes is not null)
+                    await StopPoolAsync(poolSocket);
                 foreach (var figure in workload.Figures)
                 {
                     var entry = Report(figure, samples[figure.Name]);
@@ -196,8 +198,7 @@ public static class Bench
         }
         finally
         {
-            if (poolSize > 0)
-                await StopPoolAsync(poolSocket);
+            await StopPoolAsync(poolSocket);
             Directory.Delete(folder, recursive: true);
         }
         console.Write(table);

@@ -56,6 +56,8 @@ if (arguments.WatchStdin)
     ParentWatch.OnStdinClosed(lifecycle.ParentGone);
 
 var system = warmSystem ?? ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
+// Whether the actor system must shut down in order before the process exits (see the end).
+var gracefulShutdown = true;
 try
 {
     var info = new ParticipantInfo(arguments.Name, role.Name, Environment.ProcessId, arguments.Parameters);
@@ -77,7 +79,13 @@ try
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifecycle.Stopping, participant.CoordinatorLost);
         try
         {
-            return await role.RunAsync(participant, stop.Token);
+            var exitCode = await role.RunAsync(participant, stop.Token);
+            // Every message a role sends the coordinator is asked and answered before the role returns, and the
+            // TCP stream to it keeps order: nothing of ours is left to flush there. Pipes send one-way to a
+            // peer; only then is the orderly shutdown (100-300 ms of CPU per node, paid by 100 nodes at once
+            // on 2 cores) worth its cost.
+            gracefulShutdown = participant.SentOneWayToPeers;
+            return exitCode;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -98,5 +106,6 @@ try
 }
 finally
 {
-    await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+    if (gracefulShutdown)
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
 }

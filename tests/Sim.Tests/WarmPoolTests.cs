@@ -79,6 +79,27 @@ public sealed class WarmPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pooled_participants_of_a_SIGKILLed_launcher_end_too_and_the_pool_refills()
+    {
+        await OkAsync("pool", "start", "--size", "3", "--wait");
+        var booted = (await StatusAsync()).GetProperty("idle_pids").EnumerateArray().Select(p => p.GetInt32()).ToList();
+        using var cli = SimCli.Start("tickets", "--buyers", "3", "--tickets", "3", "--delay-ms", "5000", "--pool", "--db",
+            Path.Combine(_folder, "tickets.json"));
+        await cli.WaitForOutputAsync("ready after", TimeSpan.FromMinutes(2));
+        Assert.All(booted, pid => Assert.True(IsRunning(pid)));
+
+        Signals.Send(cli.Pid, Signals.SIGKILL);
+        await cli.WaitAsync(TimeSpan.FromSeconds(10));
+        // Not the launcher's children: the pool server closes their stdin, and they end as started ones do.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (booted.Any(IsRunning) && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.All(booted, pid => Assert.False(IsRunning(pid), $"pooled buyer pid {pid} outlived a SIGKILLed launcher"));
+        await OkAsync("pool", "wait");
+        Assert.Equal(3, (await StatusAsync()).GetProperty("idle").GetInt32());
+    }
+
+    [Fact]
     public async Task Without_a_pool_or_with_a_second_one_the_error_is_one_line_and_exit_code_2()
     {
         var missing = await SimCli.RunAsync(HardTimeout, "counter", "--processes", "2", "--pool");
