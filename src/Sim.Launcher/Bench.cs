@@ -180,6 +180,9 @@ public static class Bench
                     }
                     if (python is null || workload.PythonArgs is null)
                         continue;
+                    // The pool replaces the nodes the run used; Python's turn must not share the CPU with that.
+                    if (workload.WarmNodes is not null)
+                        await WaitPoolFullAsync(poolSocket, cancellationToken);
                     var args = workload.PythonArgs(scale);
                     var line = await RunPythonAsync(python, System.IO.Path.Combine(scripts, args[0]), args[1..], cancellationToken);
                     using var pyDoc = JsonDocument.Parse(line);

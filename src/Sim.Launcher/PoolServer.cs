@@ -276,7 +276,8 @@ public sealed class PoolServer
             return;
         try
         {
-            await node.Process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(arguments)).ConfigureAwait(false);
+            // Sim.Node's WarmStart reads this: the count on a line, then each argument NUL-terminated.
+            await node.Process.StandardInput.WriteAsync($"{arguments.Length}\n{string.Concat(arguments.Select(a => a + "\0"))}").ConfigureAwait(false);
             await node.Process.StandardInput.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)

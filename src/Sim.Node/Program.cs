@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using Sim.Core;
 using Sim.Core.Roles;
@@ -19,7 +18,7 @@ if (args.Length > 0 && args[0] == WarmStart.Flag)
             return 0;
         (warmSystem, args) = warm;
     }
-    catch (Exception e) when (e is FormatException or JsonException or UriFormatException)
+    catch (Exception e) when (e is FormatException or UriFormatException)
     {
         Console.Error.WriteLine($"Sim.Node: {e.Message}");
         return ExitCodes.Usage;
