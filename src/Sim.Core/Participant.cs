@@ -69,10 +69,11 @@ public sealed class Participant : IAsyncDisposable
         TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var lockManager = await ResolveAsync(system, coordinator, Core.LockManager.Name, deadline, cancellationToken).ConfigureAwait(false);
-        var barrier = await ResolveAsync(system, coordinator, StartBarrier.Name, deadline, cancellationToken).ConfigureAwait(false);
-        var results = await ResolveAsync(system, coordinator, ResultCollector.Name, deadline, cancellationToken).ConfigureAwait(false);
-        var roster = await ResolveAsync(system, coordinator, Core.Roster.Name, deadline, cancellationToken).ConfigureAwait(false);
+        // Asked together: one round trip of waiting instead of four.
+        var resolving = new[] { Core.LockManager.Name, StartBarrier.Name, ResultCollector.Name, Core.Roster.Name }
+            .Select(name => ResolveAsync(system, coordinator, name, deadline, cancellationToken)).ToArray();
+        var refs = await Task.WhenAll(resolving).ConfigureAwait(false);
+        var (lockManager, barrier, results, roster) = (refs[0], refs[1], refs[2], refs[3]);
         var lost = new CancellationTokenSource();
         var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession(roster, lost)),
             $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
