@@ -24,7 +24,9 @@ public static class Cli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"sim: {OneLine(parsed.Errors[0].Message)}");
+            // "Required command was not provided" says less than the word it did not recognise: name that first.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"sim: {OneLine(error.Message)}");
             return UsageExitCode;
         }
         if (parsed.GetValue(UsePool))

@@ -85,6 +85,8 @@ public sealed class ProdconsScenarioTests : IDisposable
     [InlineData("no-such-scenario", "run", "no-such-scenario")]
     [InlineData("'fast'", "prodcons", "--mode", "fast")]
     [InlineData("--item-bytes", "prodcons", "--item-bytes", "5")]
+    [InlineData("'frobnicate'", "pool", "frobnicate")]
+    [InlineData("--size", "pool", "start", "--size", "0")]
     public async Task Bad_input_is_one_line_and_exit_code_2(string named, params string[] args)
     {
         var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), args);
