@@ -145,29 +145,35 @@ public sealed class PoolServer
             if (e.Data is not null)
                 node?.Stderr?.Invoke(e.Data);
         };
-        process.Exited += (_, _) =>
-        {
-            process.WaitForExit(); // the streams are drained: every stderr line went out before the exit
-            var raw = process.ExitCode;
-            var code = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
-            lock (_gate)
-            {
-                _idle.Remove(node!);
-                _booting.Remove(node!);
-                _claimed.Remove(node!);
-            }
-            node!.Ready.TrySetResult();
-            node.Exited.TrySetResult(code);
-            process.Dispose();
-            // An idle node that died (killed from outside) is replaced; used ones are replaced when their run ends.
-            if (!node.Claimed)
-                Refill();
-        };
         process.Start();
         node = new PoolNode(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        _ = WatchAsync(process, node);
         return node;
+    }
+
+    /// <summary>
+    /// Reports the node's end once its streams are drained (every stderr line went out before the exit). Awaited,
+    /// not waited for: 50 nodes ending together must not hold 50 pool threads, which the runtime adds one by one.
+    /// </summary>
+    private async Task WatchAsync(Process process, PoolNode node)
+    {
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        var raw = process.ExitCode;
+        var code = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
+        lock (_gate)
+        {
+            _idle.Remove(node);
+            _booting.Remove(node);
+            _claimed.Remove(node);
+        }
+        node.Ready.TrySetResult();
+        node.Exited.TrySetResult(code);
+        process.Dispose();
+        // An idle node that died (killed from outside) is replaced; used ones are replaced when their run ends.
+        if (!node.Claimed)
+            Refill();
     }
 
     /// <summary>An idle node if there is one, else a fresh one that gets its work once booted (a cold start).</summary>

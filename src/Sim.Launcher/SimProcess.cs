@@ -156,13 +156,13 @@ public sealed class SimProcess : IDisposable
                 AddStderr(e.Data);
         };
         process.OutputDataReceived += (_, _) => { };
-        process.Exited += (_, _) => OnProcessExited();
         _process = process;
         StartedAt = DateTimeOffset.UtcNow;
         process.Start();
         Pid = process.Id;
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
+        _ = WatchAsync(process);
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for the end; returns either way (check <see cref="ExitCode"/>).</summary>
@@ -245,11 +245,13 @@ public sealed class SimProcess : IDisposable
             throw new InvalidOperationException($"{Name}: not started");
     }
 
-    private void OnProcessExited()
+    /// <summary>
+    /// Records the end once the redirected streams are drained too, so the stderr tail is complete. Awaited, not
+    /// waited for: 100 children ending together must not hold 100 pool threads, which the runtime adds one by one.
+    /// </summary>
+    private async Task WatchAsync(Process process)
     {
-        var process = _process!;
-        // Exited fires before the redirected streams are drained; wait for them so the stderr tail is complete.
-        process.WaitForExit();
+        await process.WaitForExitAsync().ConfigureAwait(false);
         var raw = process.ExitCode;
         // .NET reports "ended by signal N" as 128 + N; Sim.Node never exits with such a code by itself.
         _exitCode = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
