@@ -171,7 +171,7 @@ public static class Bench
                     console.MarkupLineInterpolated($"[grey]{label}: run {run}/{runs}[/]");
                     var json = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-{run}.json");
                     if (workload.WarmNodes is not null)
-                        await WaitPoolFullAsync(poolSocket, cancellationToken);
+                        await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
                     if (await RunSimAsync([.. workload.SimArgs(scale), "--json", json], workload.WarmNodes is null ? null : poolSocket, cancellationToken) is { } error)
                         throw new RunFailedException($"{label}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
@@ -190,7 +190,7 @@ public static class Bench
                         continue;
                     // The pool replaces the nodes the run used; Python's turn must not share the CPU with that.
                     if (workload.WarmNodes is not null)
-                        await WaitPoolFullAsync(poolSocket, cancellationToken);
+                        await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
                     var args = workload.PythonArgs(scale);
                     var line = await RunPythonAsync(python, System.IO.Path.Combine(scripts, args[0]), args[1..], cancellationToken);
                     using var pyDoc = JsonDocument.Parse(line);
@@ -198,7 +198,7 @@ public static class Bench
                         samples[figure.Name].Python.Add(figure.FromPython!(pyDoc.RootElement));
                 }
                 if (workload.WarmNodes is not null)
-                    await StopPoolAsync(poolSocket);
+                    await WarmPool.StopServerAsync(poolSocket, TimeSpan.FromSeconds(30));
                 foreach (var figure in workload.Figures)
                 {
                     var borrowed = figure.PythonOf is { } other && pythonRuns.TryGetValue(other, out var earlier) ? earlier : null;
@@ -214,7 +214,7 @@ public static class Bench
         }
         finally
         {
-            await StopPoolAsync(poolSocket);
+            await WarmPool.StopServerAsync(poolSocket, TimeSpan.FromSeconds(30));
             Directory.Delete(folder, recursive: true);
         }
         console.Write(table);
@@ -303,27 +303,6 @@ public static class Bench
     };
 
     private static string Fmt(double value) => value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.0#", CultureInfo.InvariantCulture);
-
-    private static async Task WaitPoolFullAsync(string socket, CancellationToken cancellationToken)
-    {
-        var pool = await WarmPool.ConnectAsync(socket, cancellationToken);
-        await using (pool)
-            await pool.RequestAsync(new JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 }, TimeSpan.FromMinutes(11), cancellationToken);
-    }
-
-    private static async Task StopPoolAsync(string socket)
-    {
-        if (await WarmPool.TryConnectAsync(socket) is not { } pool)
-            return;
-        int server;
-        await using (pool)
-        {
-            server = (await pool.StatusAsync())["pid"]!.GetValue<int>();
-            await pool.RequestAsync(new JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10));
-        }
-        for (var i = 0; i < 300 && Posix.kill(server, 0) == 0; i++)
-            await Task.Delay(100);
-    }
 
     /// <summary>Runs this launcher again as a child process; null on success, else the reason.</summary>
     private static async Task<string?> RunSimAsync(string[] args, string? poolSocket, CancellationToken cancellationToken)

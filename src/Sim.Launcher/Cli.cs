@@ -283,7 +283,7 @@ public static class Cli
             var pid = await WarmPool.StartServerAsync(parsed.GetValue(size), path, TimeSpan.FromSeconds(30), cancellationToken);
             Output.Console.MarkupLineInterpolated($"warm pool of {parsed.GetValue(size)} nodes starting (server pid {pid}) at {path}");
             if (parsed.GetValue(wait))
-                await PrintStatusAsync(await WaitFullAsync(path, cancellationToken));
+                await PrintStatusAsync(await WarmPool.WaitFullAsync(path, cancellationToken));
             return 0;
         });
         var status = new Command("status", "How many nodes of the warm pool are idle, booting and in use");
@@ -296,24 +296,15 @@ public static class Cli
         var waitFull = new Command("wait", "Wait until every node of the warm pool is booted and idle");
         waitFull.SetAction(async (_, cancellationToken) =>
         {
-            await PrintStatusAsync(await WaitFullAsync(WarmPool.SocketPath, cancellationToken));
+            await PrintStatusAsync(await WarmPool.WaitFullAsync(WarmPool.SocketPath, cancellationToken));
             return 0;
         });
         var stop = new Command("stop", "Stop the warm pool: idle nodes exit, nodes in use finish their runs");
         stop.SetAction(async (_, cancellationToken) =>
         {
             var path = WarmPool.SocketPath;
-            int serverPid;
-            await using (var pool = await WarmPool.ConnectAsync(path, cancellationToken))
-            {
-                serverPid = (await pool.StatusAsync(cancellationToken))["pid"]!.GetValue<int>();
-                await pool.RequestAsync(new System.Text.Json.Nodes.JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10), cancellationToken);
-            }
-            // Stopped when the server has exited: its idle nodes are gone, those in use have finished.
-            for (var i = 0; i < 600 && Posix.kill(serverPid, 0) == 0; i++)
-                await Task.Delay(100, cancellationToken);
-            if (Posix.kill(serverPid, 0) == 0)
-                throw new RunFailedException($"the pool server (pid {serverPid}) is still stopping after 60 s: nodes in use are still running");
+            if (!await WarmPool.StopServerAsync(path, TimeSpan.FromSeconds(60), cancellationToken))
+                throw new UsageException($"no warm pool at {path}: start one with `sim pool start`");
             Output.Console.MarkupLineInterpolated($"warm pool at {path} stopped");
             return 0;
         });
@@ -321,13 +312,6 @@ public static class Cli
         {
             start, status, waitFull, stop,
         };
-    }
-
-    private static async Task<System.Text.Json.Nodes.JsonObject> WaitFullAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var pool = await WarmPool.ConnectAsync(path, cancellationToken);
-        return await pool.RequestAsync(new System.Text.Json.Nodes.JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 },
-            TimeSpan.FromMinutes(11), cancellationToken);
     }
 
     private static Task PrintStatusAsync(System.Text.Json.Nodes.JsonObject status)

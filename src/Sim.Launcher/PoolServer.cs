@@ -64,14 +64,12 @@ public sealed class PoolServer
         using var system = Akka.Actor.ActorSystem.Create(Sim.Core.SimConfig.SystemName, Sim.Core.SimConfig.Node("127.0.0.1", 0));
         _warmUp = Sim.Core.Coordinator.Start(system);
         Refill();
-        var connections = new List<Task>();
         try
         {
             while (!stopping.IsCancellationRequested)
             {
                 var connection = await listener.AcceptAsync(stopping.Token).ConfigureAwait(false);
-                connections.Add(ServeAsync(connection, stopping.Token));
-                connections.RemoveAll(c => c.IsCompleted);
+                _ = ServeAsync(connection, stopping.Token); // each launcher's connection runs on its own
             }
         }
         catch (OperationCanceledException)
@@ -160,8 +158,7 @@ public sealed class PoolServer
     private async Task WatchAsync(Process process, PoolNode node)
     {
         await process.WaitForExitAsync().ConfigureAwait(false);
-        var raw = process.ExitCode;
-        var code = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
+        var code = SimProcess.PythonExitCode(process.ExitCode);
         lock (_gate)
         {
             _idle.Remove(node);

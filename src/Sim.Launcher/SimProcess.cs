@@ -246,6 +246,12 @@ public sealed class SimProcess : IDisposable
     }
 
     /// <summary>
+    /// Python's exitcode from .NET's: .NET reports "ended by signal N" as 128 + N, Python as −N; Sim.Node never
+    /// exits with such a code by itself.
+    /// </summary>
+    public static int PythonExitCode(int raw) => raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
+
+    /// <summary>
     /// Records the end once the redirected streams are drained too, so the stderr tail is complete. Awaited, not
     /// waited for: 100 children ending together must not hold 100 pool threads, which the runtime adds one by one.
     /// </summary>
@@ -253,8 +259,7 @@ public sealed class SimProcess : IDisposable
     {
         await process.WaitForExitAsync().ConfigureAwait(false);
         var raw = process.ExitCode;
-        // .NET reports "ended by signal N" as 128 + N; Sim.Node never exits with such a code by itself.
-        _exitCode = raw is > 128 and < 128 + 65 ? -(raw - 128) : raw;
+        _exitCode = PythonExitCode(raw);
         EndedAt = DateTimeOffset.UtcNow;
         try
         {

@@ -107,6 +107,38 @@ public sealed class WarmPool : IAsyncDisposable
     public Task<JsonObject> StatusAsync(CancellationToken cancellationToken = default) =>
         RequestAsync(new JsonObject { ["op"] = "status" }, TimeSpan.FromSeconds(10), cancellationToken);
 
+    /// <summary>Waits until every node of the pool at <paramref name="path"/> is booted and idle; returns its status.</summary>
+    public static async Task<JsonObject> WaitFullAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await using var pool = await ConnectAsync(path, cancellationToken).ConfigureAwait(false);
+        return await pool.RequestAsync(new JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 }, TimeSpan.FromMinutes(11), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops the pool at <paramref name="path"/> and waits up to <paramref name="timeout"/> for its server to exit (its
+    /// idle nodes gone, those in use finished). True when it has exited; false when there was no pool at all.
+    /// </summary>
+    public static async Task<bool> StopServerAsync(string path, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is not { } pool)
+            return false;
+        int server;
+        await using (pool)
+        {
+            server = (await pool.StatusAsync(cancellationToken).ConfigureAwait(false))["pid"]!.GetValue<int>();
+            await pool.RequestAsync(new JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        var clock = Stopwatch.StartNew();
+        while (Posix.kill(server, 0) == 0)
+        {
+            if (clock.Elapsed > timeout)
+                throw new RunFailedException($"the pool server (pid {server}) is still stopping after {timeout.TotalSeconds:0} s: nodes in use are still running");
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
+    }
+
     /// <summary>Claims a booted node for each process, in order; they are attached (pid, running) when this returns.</summary>
     public async Task ClaimAsync(IReadOnlyList<SimProcess> processes, CancellationToken cancellationToken = default)
     {
