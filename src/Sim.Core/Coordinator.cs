@@ -36,6 +36,9 @@ public sealed class Coordinator
     public IActorRef Pipes { get; }
     public IActorRef? TicketStore { get; private set; }
 
+    /// <summary>For clients on the coordinator's own node (the launcher's queue, its reading of shared data): never fenced.</summary>
+    public ClientLink Link { get; } = ClientLink.Local("launcher");
+
     /// <summary>Where participants find the coordinator (akka.tcp://sim@host:port).</summary>
     public Address Address => ((ExtendedActorSystem)_system).Provider.DefaultAddress;
 

@@ -5,12 +5,16 @@ namespace Sim.Core;
 // ---- Protocol -------------------------------------------------------------------------------
 
 /// <summary>
-/// A consumer processed these item ids. With <paramref name="ThenTaskDone"/> set, the ledger then marks
-/// <paramref name="TaskDoneCount"/> of the consumer's items done on that joinable queue and the queue answers:
-/// one round trip instead of two, and the record is always in before the items are done, so a crash in
-/// between shows as a duplicate, never as a loss.
+/// A consumer processed these item ids. With <paramref name="ThenTaskDone"/> set, the ledger then marks the queue
+/// deliveries <paramref name="TaskDone"/> done on that joinable queue and the queue answers: one round trip instead
+/// of two, and the record is always in before the items are done, so a crash in between shows as a duplicate,
+/// never as a loss.
 /// </summary>
-public sealed record Consumed(string Consumer, IReadOnlyList<long> Ids, IActorRef? ThenTaskDone = null, int TaskDoneCount = 0) : ISimMessage;
+public sealed record Consumed(string Consumer, IReadOnlyList<long> Ids, IActorRef? ThenTaskDone = null, IReadOnlyList<long>? TaskDone = null)
+    : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Consumer;
+}
 
 public sealed record ConsumedAck(int Count) : ISimMessage;
 
@@ -31,7 +35,7 @@ public sealed record LedgerReport(
 /// Records which consumer processed which item, so the launcher can prove every item was consumed exactly
 /// once, and explain a duplicate (an item redelivered after its first consumer died).
 /// </summary>
-public sealed class Ledger : ReceiveActor
+public sealed class Ledger : FencingActor
 {
     public const string Name = "ledger";
 
@@ -63,7 +67,7 @@ public sealed class Ledger : ReceiveActor
             perConsumer[m.Consumer] = perConsumer.GetValueOrDefault(m.Consumer) + m.Ids.Count;
             lastRecord = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             if (m.ThenTaskDone is { } queue)
-                queue.Tell(new QueueTaskDone(m.Consumer, m.TaskDoneCount), Sender);
+                queue.Tell(new QueueTaskDone(m.Consumer, m.TaskDone ?? []), Sender);
             else
                 Sender.Tell(new ConsumedAck(m.Ids.Count));
         });

@@ -10,7 +10,10 @@ namespace Sim.Core;
 /// semaphore: one mechanism, as CPython's SemLock. A zero timeout is a non-blocking try.
 /// </summary>
 public sealed record Acquire(
-    string Lock, long RequestId, string OwnerName, IActorRef Owner, TimeSpan Timeout, int MaxHolders = 1) : ISimMessage;
+    string Lock, long RequestId, string OwnerName, IActorRef Owner, TimeSpan Timeout, int MaxHolders = 1) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => OwnerName;
+}
 
 /// <summary>The permit is yours. <paramref name="Token"/> is the fencing token: strictly increasing per lock name.</summary>
 public sealed record Granted(string Lock, long RequestId, long Token) : ISimMessage;
@@ -21,9 +24,16 @@ public sealed record AcquireTimedOut(string Lock, long RequestId) : ISimMessage;
 public sealed record AcquireRefused(string Lock, long RequestId, string Reason) : ISimMessage;
 
 /// <summary>Withdraw a request whose caller gave up: drops it if waiting, releases it if already granted.</summary>
-public sealed record CancelAcquire(string Lock, long RequestId, string OwnerName) : ISimMessage;
+public sealed record CancelAcquire(string Lock, long RequestId, string OwnerName) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => OwnerName;
+}
 
-public sealed record Release(string Lock, long Token) : ISimMessage;
+/// <summary>Give back the permit of <paramref name="Token"/>; only its holder <paramref name="OwnerName"/> may.</summary>
+public sealed record Release(string Lock, long Token, string OwnerName) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => OwnerName;
+}
 
 public sealed record Released(string Lock, long Token) : ISimMessage;
 
@@ -51,12 +61,15 @@ public sealed record LockState(
 /// tokens, and release of whatever a dead participant held (DeathWatch, or a <see cref="ParticipantExited"/>
 /// report, whichever comes first).
 /// </summary>
-public sealed class LockManager : ReceiveActor
+public sealed class LockManager : FencingActor
 {
     public const string Name = "lock-manager";
 
     /// <summary>Longest wait a request may ask for; the scheduler needs a bound and nobody waits a day.</summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
+
+    /// <summary>Longest lock name: names are kept for the life of the coordinator, so they are bounded.</summary>
+    public const int MaxNameLength = 256;
 
     // Local to this actor (a scheduled reminder to itself), so it never needs a wire format.
     private sealed record Deadline(string Lock, string OwnerName, long RequestId) : INoSerializationVerificationNeeded;
@@ -76,15 +89,24 @@ public sealed class LockManager : ReceiveActor
         public ICancelable? Timer { get; } = timer;
     }
 
-    private sealed class NamedLock(int maxHolders)
+    private sealed class NamedLock(LockKind kind)
     {
-        public int MaxHolders { get; } = maxHolders;
-        public long LastToken { get; set; }
+        public LockKind Kind { get; } = kind;
+        public int MaxHolders => Kind.MaxHolders;
         public Dictionary<long, Holder> Holders { get; } = new();
         public LinkedList<Waiter> Waiters { get; } = new();
     }
 
+    // What outlives a lock's holders and waiters: its kind, and its last token (tokens never go back).
+    private sealed class LockKind(int maxHolders)
+    {
+        public int MaxHolders { get; } = maxHolders;
+        public long LastToken { get; set; }
+    }
+
+    // Locks with holders or waiters; an idle lock is forgotten but for its LockKind.
     private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LockKind> _kinds = new(StringComparer.Ordinal);
     // How many grants or waits each owner actor has, so it is watched exactly while it matters.
     private readonly Dictionary<IActorRef, int> _watched = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -97,22 +119,26 @@ public sealed class LockManager : ReceiveActor
         Receive<Release>(OnRelease);
         Receive<CancelAcquire>(OnCancel);
         Receive<Deadline>(OnDeadline);
-        Receive<ParticipantExited>(m => ReleaseAllOf(h => h.OwnerName == m.Name, w => w.Request.OwnerName == m.Name,
-            $"participant {m.Name} exited"));
         Receive<Terminated>(m =>
         {
+            // Remote DeathWatch, the slow backstop: every primitive hears of it (and fences its owner), as of a reported exit.
+            var owners = _locks.Values.SelectMany(l => l.Holders.Values.Where(h => h.Owner.Equals(m.ActorRef)).Select(h => h.OwnerName)
+                .Concat(l.Waiters.Where(w => w.Request.Owner.Equals(m.ActorRef)).Select(w => w.Request.OwnerName))).Distinct().ToList();
             ReleaseAllOf(h => h.Owner.Equals(m.ActorRef), w => w.Request.Owner.Equals(m.ActorRef),
                 $"owner {m.ActorRef.Path} terminated");
             _watched.Remove(m.ActorRef);
+            foreach (var owner in owners)
+                Context.System.EventStream.Publish(new ParticipantExited(owner, null));
         });
         Receive<GetLockState>(m => Sender.Tell(StateOf(m.Lock)));
     }
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(ParticipantExited));
+    protected override void OnParticipantExited(ParticipantExited m) =>
+        ReleaseAllOf(h => h.OwnerName == m.Name, w => w.Request.OwnerName == m.Name, $"participant {m.Name} exited");
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
         foreach (var waiter in _locks.Values.SelectMany(l => l.Waiters))
             waiter.Timer?.Cancel();
     }
@@ -129,14 +155,21 @@ public sealed class LockManager : ReceiveActor
             Sender.Tell(new AcquireRefused(m.Lock, m.RequestId, $"timeout must be between 0 and {MaxTimeout}, got {m.Timeout}"));
             return;
         }
-        if (!_locks.TryGetValue(m.Lock, out var named))
-            _locks[m.Lock] = named = new NamedLock(m.MaxHolders);
-        else if (named.MaxHolders != m.MaxHolders)
+        if (string.IsNullOrEmpty(m.Lock) || m.Lock.Length > MaxNameLength)
         {
-            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId,
-                $"'{m.Lock}' allows {named.MaxHolders} holder(s); this request expects {m.MaxHolders}"));
+            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId, $"a lock name must have 1 to {MaxNameLength} characters"));
             return;
         }
+        if (!_kinds.TryGetValue(m.Lock, out var kind))
+            _kinds[m.Lock] = kind = new LockKind(m.MaxHolders);
+        if (kind.MaxHolders != m.MaxHolders)
+        {
+            Sender.Tell(new AcquireRefused(m.Lock, m.RequestId,
+                $"'{m.Lock}' allows {kind.MaxHolders} holder(s); this request expects {m.MaxHolders}"));
+            return;
+        }
+        if (!_locks.TryGetValue(m.Lock, out var named))
+            _locks[m.Lock] = named = new NamedLock(kind);
 
         if (named.Holders.Count < named.MaxHolders && named.Waiters.Count == 0)
         {
@@ -156,7 +189,7 @@ public sealed class LockManager : ReceiveActor
 
     private void Grant(string lockName, NamedLock named, Acquire request, IActorRef replyTo)
     {
-        var token = ++named.LastToken;
+        var token = ++named.Kind.LastToken;
         named.Holders[token] = new Holder(token, request.RequestId, request.OwnerName, request.Owner);
         Watch(request.Owner);
         replyTo.Tell(new Granted(lockName, request.RequestId, token));
@@ -167,6 +200,11 @@ public sealed class LockManager : ReceiveActor
         if (!_locks.TryGetValue(m.Lock, out var named) || !named.Holders.TryGetValue(m.Token, out var holder))
         {
             Sender.Tell(new ReleaseRefused(m.Lock, m.Token, $"token {m.Token} does not hold '{m.Lock}'"));
+            return;
+        }
+        if (holder.OwnerName != m.OwnerName)
+        {
+            Sender.Tell(new ReleaseRefused(m.Lock, m.Token, $"token {m.Token} of '{m.Lock}' is held by {holder.OwnerName}, not {m.OwnerName}"));
             return;
         }
         RemoveHolder(m.Lock, named, holder);
@@ -204,7 +242,7 @@ public sealed class LockManager : ReceiveActor
 
     private void ReleaseAllOf(Func<Holder, bool> heldBy, Func<Waiter, bool> waitingBy, string why)
     {
-        foreach (var (lockName, named) in _locks)
+        foreach (var (lockName, named) in _locks.ToList())
         {
             foreach (var waiter in named.Waiters.Where(waitingBy).ToList())
                 RemoveWaiter(named, waiter);
@@ -228,6 +266,13 @@ public sealed class LockManager : ReceiveActor
             Unwatch(first.Value.Request.Owner);
             Grant(lockName, named, first.Value.Request, first.Value.ReplyTo);
         }
+        ForgetIfIdle(lockName, named);
+    }
+
+    private void ForgetIfIdle(string lockName, NamedLock named)
+    {
+        if (named.Holders.Count == 0 && named.Waiters.Count == 0)
+            _locks.Remove(lockName);
     }
 
     private void RemoveWaiter(NamedLock named, Waiter waiter)
@@ -235,6 +280,7 @@ public sealed class LockManager : ReceiveActor
         named.Waiters.Remove(waiter);
         waiter.Timer?.Cancel();
         Unwatch(waiter.Request.Owner);
+        ForgetIfIdle(waiter.Request.Lock, named);
     }
 
     private static Waiter? FindWaiter(NamedLock named, string ownerName, long requestId) =>
@@ -266,8 +312,13 @@ public sealed class LockManager : ReceiveActor
 
     private LockState StateOf(string lockName) =>
         _locks.TryGetValue(lockName, out var named)
-            ? new LockState(lockName, named.MaxHolders, named.LastToken,
+            ? new LockState(lockName, named.MaxHolders, named.Kind.LastToken,
                 named.Holders.Values.OrderBy(h => h.Token).Select(h => new LockHolderInfo(h.OwnerName, h.Token)).ToList(),
                 named.Waiters.Select(w => w.Request.OwnerName).ToList())
-            : new LockState(lockName, 0, 0, [], []);
+            : _kinds.TryGetValue(lockName, out var kind)
+                ? new LockState(lockName, kind.MaxHolders, kind.LastToken, [], [])
+                : new LockState(lockName, 0, 0, [], []);
+
+    /// <summary>Number of locks with holders or waiters now (idle ones are forgotten); for tests of the forgetting.</summary>
+    internal int LiveLocks => _locks.Count;
 }

@@ -29,9 +29,10 @@ public sealed class Participant : IAsyncDisposable
 
     private readonly ActorSystem _system;
     private readonly Address _coordinator;
-    private readonly ConcurrentDictionary<string, Task<IActorRef>> _resolved = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<IActorRef>>> _resolved = new(StringComparer.Ordinal);
     private readonly IActorRef _roster;
     private readonly CancellationTokenSource _lost;
+    private readonly ClientLink _link;
 
     private Participant(ActorSystem system, Address coordinator, ParticipantInfo info, IActorRef session,
         IActorRef lockManager, IActorRef barrier, IActorRef results, IActorRef roster, CancellationTokenSource lost)
@@ -40,6 +41,7 @@ public sealed class Participant : IAsyncDisposable
         _lost = lost;
         _system = system;
         _coordinator = coordinator;
+        _link = new ClientLink(info.Name, lost.Token);
         Info = info;
         Session = session;
         LockManager = lockManager;
@@ -50,6 +52,9 @@ public sealed class Participant : IAsyncDisposable
     public ParticipantInfo Info { get; }
     public string Name => Info.Name;
     public ActorSystem System => _system;
+
+    /// <summary>What every client handle of this participant shares (its name; its end when fenced or when the coordinator is lost).</summary>
+    public ClientLink Link => _link;
 
     /// <summary>Lives as long as this participant: the lock manager watches it to free what a dead participant held.</summary>
     public IActorRef Session { get; }
@@ -97,25 +102,25 @@ public sealed class Participant : IAsyncDisposable
             await participant.LeaveAsync(0, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             return null;
         }
-        catch (Exception e) when (e is TimeoutException or AskTimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException or InvalidOperationException or OperationCanceledException)
         {
             return e.Message;
         }
     }
 
-    public SimLock Lock(string name) => new(LockManager, name, Name, Session);
+    public SimLock Lock(string name) => new(LockManager, name, _link, Session);
 
-    public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, Name, Session);
+    public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, _link, Session);
 
     /// <summary>The named queue on the coordinator (created on first use with this maxsize; 0 = unbounded).</summary>
-    public async Task<SimQueue> QueueAsync(string name, int maxSize = 0) =>
-        await SimQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
-            name, maxSize, Name, Session).ConfigureAwait(false);
+    public async Task<SimQueue> QueueAsync(string name, int maxSize = 0, CancellationToken cancellationToken = default) =>
+        await SimQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+            name, maxSize, _link, Session, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The named joinable queue on the coordinator (created on first use).</summary>
-    public async Task<SimJoinableQueue> JoinableQueueAsync(string name, int maxSize = 0) =>
-        await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout).ConfigureAwait(false),
-            name, maxSize, Name, Session).ConfigureAwait(false);
+    public async Task<SimJoinableQueue> JoinableQueueAsync(string name, int maxSize = 0, CancellationToken cancellationToken = default) =>
+        await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+            name, maxSize, _link, Session, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Opens <paramref name="end"/> (0 or 1) of the named pipe; returns once the other end has opened too.</summary>
     public async Task<PipeConnection> PipeAsync(string name, int end, bool duplex = true, TimeSpan? timeout = null)
@@ -132,25 +137,29 @@ public sealed class Participant : IAsyncDisposable
     public bool SentOneWayToPeers { get; private set; }
 
     /// <summary>The named shared object on the coordinator (the lesson's Manager), created on first use.</summary>
-    public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0) =>
-        await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, DefaultTimeout).ConfigureAwait(false),
-            name, kind, initial, length).ConfigureAwait(false);
+    public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0,
+        CancellationToken cancellationToken = default) =>
+        await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+            _link, name, kind, initial, length, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Records that this participant processed the items <paramref name="ids"/> (see <see cref="Core.Ledger"/>).</summary>
-    public async Task RecordConsumedAsync(IReadOnlyList<long> ids)
+    public async Task RecordConsumedAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default)
     {
-        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout).ConfigureAwait(false);
-        await ledger.Ask<ConsumedAck>(new Consumed(Name, ids), DefaultTimeout).ConfigureAwait(false);
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        if (await _link.AskAsync(ledger, new Consumed(Name, ids), DefaultTimeout, cancellationToken).ConfigureAwait(false) is not ConsumedAck)
+            throw new InvalidOperationException("unexpected reply to a ledger record");
     }
 
     /// <summary>
-    /// Records the items <paramref name="ids"/>, then marks <paramref name="taskDoneCount"/> items done on
-    /// <paramref name="queue"/>, in one round trip; returns the queue's unfinished count.
+    /// Records the items <paramref name="ids"/>, then marks the oldest <paramref name="taskDoneCount"/> deliveries this
+    /// participant took from <paramref name="queue"/> done, in one round trip; returns the queue's unfinished count.
     /// </summary>
-    public async Task<long> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> ids, SimJoinableQueue queue, int taskDoneCount)
+    public async Task<long> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> ids, SimJoinableQueue queue, int taskDoneCount,
+        CancellationToken cancellationToken = default)
     {
-        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout).ConfigureAwait(false);
-        return await ledger.Ask<object>(new Consumed(Name, ids, queue.Ref, taskDoneCount), DefaultTimeout).ConfigureAwait(false) switch
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        var done = queue.TakeUnfinished(taskDoneCount);
+        return await _link.AskAsync(ledger, new Consumed(Name, ids, queue.Ref, done), DefaultTimeout, cancellationToken).ConfigureAwait(false) switch
         {
             QueueTaskDoneAck ack => ack.Unfinished,
             QueueError error => throw new InvalidOperationException(error.Reason),
@@ -158,27 +167,42 @@ public sealed class Participant : IAsyncDisposable
         };
     }
 
-    public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null)
+    public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout).ConfigureAwait(false);
-        return new TicketStoreClient(store, Name);
+        var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        return new TicketStoreClient(store, _link);
     }
 
     /// <summary>Waits at the start barrier; returns when the coordinator lets everyone go.</summary>
-    public Task<Go> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        Barrier.Ask<Go>(new Ready(Name, Info.Pid), timeout, cancellationToken);
+    public async Task<Go> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (Go)await _link.AskAsync(Barrier, new Ready(Name, Info.Pid), timeout, cancellationToken).ConfigureAwait(false);
 
-    public Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null) =>
-        Results.Ask<ResultRecorded>(new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout);
+    public async Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        await _link.AskAsync(Results, new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout, cancellationToken)
+            .ConfigureAwait(false);
+
+    /// <summary>
+    /// From now on every client call of this participant fails at once and nothing more is sent: the first step of
+    /// leaving (terminate), so that no write of a role still running lands after its locks were handed on.
+    /// </summary>
+    public void Fence() => _link.Fence();
+
+    /// <summary>
+    /// The coordinator is known to be gone by other means than DeathWatch (the launcher that hosts it closed our
+    /// stdin): every call fails at once with <see cref="CoordinatorLostException"/> instead of waiting for its timeout.
+    /// </summary>
+    public void CoordinatorGone() => _lost.Cancel();
 
     /// <summary>
     /// Says goodbye before this participant's process ends (e.g. on SIGTERM), so that what it holds (locks,
-    /// queue deliveries) passes on now. Best effort within <paramref name="timeout"/>: false if not confirmed.
+    /// queue deliveries) passes on now; the coordinator refuses its requests from then on. Best effort within
+    /// <paramref name="timeout"/>: false if not confirmed.
     /// </summary>
     public async Task<bool> LeaveAsync(int? exitCode, TimeSpan timeout)
     {
         try
         {
+            // Not through the link: a fenced participant may still say goodbye.
             await _roster.Ask<ExitNoted>(new ParticipantExited(Name, exitCode), timeout).ConfigureAwait(false);
             return true;
         }
@@ -191,13 +215,29 @@ public sealed class Participant : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _system.Stop(Session);
+        _link.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    public override string ToString() => $"Participant(name={Name}, role={Info.Role}, pid={Info.Pid}, coordinator={_coordinator})";
+    public override string ToString() =>
+        $"Participant(name={Name}, role={Info.Role}, pid={Info.Pid}, coordinator={_coordinator}{(_link.IsFenced ? ", fenced" : "")}" +
+        $"{(_lost.IsCancellationRequested ? ", coordinator lost" : "")})";
 
-    private Task<IActorRef> ResolveNamedAsync(string actorName, TimeSpan timeout) =>
-        _resolved.GetOrAdd(actorName, n => ResolveAsync(_system, _coordinator, n, DateTime.UtcNow + timeout, CancellationToken.None));
+    /// <summary>A coordinator actor by name; a lookup that failed is forgotten, so the next call tries again.</summary>
+    private async Task<IActorRef> ResolveNamedAsync(string actorName, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var lookup = _resolved.GetOrAdd(actorName, n => new Lazy<Task<IActorRef>>(
+            () => ResolveAsync(_system, _coordinator, n, DateTime.UtcNow + timeout, _link.Ended)));
+        try
+        {
+            return await lookup.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (lookup.Value.IsFaulted || lookup.Value.IsCanceled)
+        {
+            _resolved.TryRemove(KeyValuePair.Create(actorName, lookup));
+            throw;
+        }
+    }
 
     private static async Task<IActorRef> ResolveAsync(ActorSystem system, Address coordinator, string actorName,
         DateTime deadline, CancellationToken cancellationToken)

@@ -57,12 +57,15 @@ public sealed record Delivery(long Id, QueueItem Item);
 // ---- Protocol -------------------------------------------------------------------------------
 
 /// <summary>Create the named queue if it does not exist (answered with <see cref="QueueDeclared"/>).</summary>
-public sealed record DeclareQueue(string Queue, int MaxSize, bool Joinable) : ISimMessage;
+public sealed record DeclareQueue(string Queue, int MaxSize, bool Joinable, string Participant) : IParticipantRequest;
 
 public sealed record QueueDeclared(string Queue, IActorRef Ref) : ISimMessage;
 
 /// <summary>Put items (a batch keeps their order); waits up to <paramref name="Timeout"/> for room when the queue is bounded.</summary>
-public sealed record QueuePut(string Producer, IReadOnlyList<QueueItem> Items, TimeSpan Timeout) : ISimMessage;
+public sealed record QueuePut(string Producer, IReadOnlyList<QueueItem> Items, TimeSpan Timeout) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Producer;
+}
 
 /// <summary>All items of the put are in the queue.</summary>
 public sealed record QueuePutDone(int Count) : ISimMessage;
@@ -76,7 +79,11 @@ public sealed record QueueFull(int Accepted) : ISimMessage;
 /// it sent this get: a get sent before its client learnt of a sentinel the queue already gave it is answered empty, so
 /// fetching ahead never takes the next consumer's sentinel.
 /// </summary>
-public sealed record QueueGet(string Consumer, IActorRef Session, int Max, TimeSpan Timeout, long Client = 0, int SentinelsSeen = 0) : ISimMessage;
+public sealed record QueueGet(string Consumer, IActorRef Session, int Max, TimeSpan Timeout, long Client = 0, int SentinelsSeen = 0)
+    : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Consumer;
+}
 
 public sealed record QueueItems(IReadOnlyList<Delivery> Deliveries) : ISimMessage;
 
@@ -89,15 +96,21 @@ public sealed record QueueEmpty : ISimMessage
 /// <summary>The queue is closed (puts refused) or closed and drained (gets end).</summary>
 public sealed record QueueClosed(string Queue) : ISimMessage;
 
-/// <summary>Mark <paramref name="Count"/> of the consumer's oldest unfinished deliveries done (joinable queues).</summary>
-public sealed record QueueTaskDone(string Consumer, int Count) : ISimMessage;
+/// <summary>
+/// Mark these deliveries of the consumer done (joinable queues). Named, not counted: a consumer can only finish
+/// what it was given and still holds, never an item handed on to another after it was fenced.
+/// </summary>
+public sealed record QueueTaskDone(string Consumer, IReadOnlyList<long> Deliveries) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Consumer;
+}
 
 public sealed record QueueTaskDoneAck(long Unfinished) : ISimMessage;
 
 public sealed record QueueError(string Reason) : ISimMessage;
 
 /// <summary>Answered with <see cref="QueueJoined"/> once every item put has been marked done.</summary>
-public sealed record QueueJoin(TimeSpan Timeout) : ISimMessage;
+public sealed record QueueJoin(TimeSpan Timeout, string Participant) : IParticipantRequest;
 
 public sealed record QueueJoined(string Queue) : ISimMessage;
 
@@ -121,19 +134,23 @@ public sealed record QueueStatus(
 // ---- Actors ---------------------------------------------------------------------------------
 
 /// <summary>Hosts the named queues of a run: each queue is a child actor whose mailbox and buffer are the queue.</summary>
-public sealed class QueueManager : ReceiveActor
+public sealed class QueueManager : FencingActor
 {
     public const string Name = "queues";
+    public const int MaxNameLength = 256;
 
     public static Props Props() => Akka.Actor.Props.Create(() => new QueueManager());
+
+    // The queues are this actor's children: a Kill must not stop them either (see SimSupervision).
+    protected override SupervisorStrategy SupervisorStrategy() => SimSupervision.Strategy;
 
     public QueueManager()
     {
         Receive<DeclareQueue>(m =>
         {
-            if (string.IsNullOrWhiteSpace(m.Queue) || m.MaxSize < 0)
+            if (string.IsNullOrWhiteSpace(m.Queue) || m.Queue.Length > MaxNameLength || m.MaxSize < 0)
             {
-                Sender.Tell(new QueueError($"a queue needs a name and a maxsize >= 0, got '{m.Queue}', {m.MaxSize}"));
+                Sender.Tell(new QueueError($"a queue needs a name of 1 to {MaxNameLength} characters and a maxsize >= 0, got '{m.Queue}', {m.MaxSize}"));
                 return;
             }
             var child = Context.Child(Uri.EscapeDataString(m.Queue));
@@ -151,7 +168,7 @@ public sealed class QueueManager : ReceiveActor
 /// put/get with timeouts, close) and, when joinable, <c>JoinableQueue</c>'s unfinished-task count, task_done
 /// and join. Better than Python: the items a consumer held when its process died go back to the queue.
 /// </summary>
-public sealed class QueueActor : ReceiveActor
+public sealed class QueueActor : FencingActor
 {
     private sealed record Deadline(long WaitId) : INoSerializationVerificationNeeded;
 
@@ -180,13 +197,13 @@ public sealed class QueueActor : ReceiveActor
     private readonly LinkedList<PendingGet> _gets = new();
     private readonly List<(IActorRef ReplyTo, ICancelable? Timer, long Id)> _joins = new();
     // Joinable: what each consumer holds and has not marked done, oldest first.
-    private readonly Dictionary<string, LinkedList<Delivery>> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<long, Delivery>> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _sessions = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Items that went into the queue, per producer: what was really produced, whatever happened to the producer.
     private readonly Dictionary<string, long> _putBy = new(StringComparer.Ordinal);
     // Sentinels handed to each client that fetches ahead (see QueueGet).
-    private readonly Dictionary<long, int> _sentinelsTo = new();
+    private readonly Dictionary<long, (string Consumer, int Count)> _sentinelsTo = new();
     private long _nextDeliveryId;
     private long _nextWaitId;
     private long _unfinished;
@@ -224,17 +241,18 @@ public sealed class QueueActor : ReceiveActor
             Sender.Tell(Status());
         });
         Receive<GetQueueStatus>(_ => Sender.Tell(Status()));
-        Receive<ParticipantExited>(m => ParticipantGone(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}"));
         Receive<Terminated>(m =>
         {
+            // Remote DeathWatch, the slow backstop: every primitive hears of it, as of a reported exit.
             if (_sessions.Remove(m.ActorRef, out var consumer))
-                ParticipantGone(consumer, "its node is unreachable");
+                Context.System.EventStream.Publish(new ParticipantExited(consumer, null));
         });
     }
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(ParticipantExited));
+    protected override void OnParticipantExited(ParticipantExited m) =>
+        ParticipantGone(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}");
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    private int SentinelsGivenTo(long client) => _sentinelsTo.TryGetValue(client, out var given) ? given.Count : 0;
 
     private bool HasRoom => _maxSize == 0 || _buffer.Count < _maxSize;
 
@@ -289,7 +307,7 @@ public sealed class QueueActor : ReceiveActor
             Sender.Tell(new QueueError($"get needs max >= 1, got {m.Max}"));
             return;
         }
-        if (m.Client != 0 && _sentinelsTo.GetValueOrDefault(m.Client) > m.SentinelsSeen)
+        if (m.Client != 0 && SentinelsGivenTo(m.Client) > m.SentinelsSeen)
         {
             Sender.Tell(QueueEmpty.Instance); // a fetch ahead that its client no longer wants (see QueueGet)
             return;
@@ -317,7 +335,7 @@ public sealed class QueueActor : ReceiveActor
 
     private void Deliver(IActorRef replyTo, QueueGet get)
     {
-        if (get.Client != 0 && _sentinelsTo.GetValueOrDefault(get.Client) > get.SentinelsSeen)
+        if (get.Client != 0 && SentinelsGivenTo(get.Client) > get.SentinelsSeen)
         {
             // Sent before its client saw the sentinel it was given: the items stay for the others.
             replyTo.Tell(QueueEmpty.Instance);
@@ -336,16 +354,16 @@ public sealed class QueueActor : ReceiveActor
             if (first.Value.Item.IsNone)
             {
                 if (get.Client != 0)
-                    _sentinelsTo[get.Client] = _sentinelsTo.GetValueOrDefault(get.Client) + 1;
+                    _sentinelsTo[get.Client] = (get.Consumer, SentinelsGivenTo(get.Client) + 1);
                 break;
             }
         }
         if (_joinable)
         {
             if (!_inFlight.TryGetValue(get.Consumer, out var held))
-                _inFlight[get.Consumer] = held = new LinkedList<Delivery>();
+                _inFlight[get.Consumer] = held = new Dictionary<long, Delivery>();
             foreach (var delivery in deliveries)
-                held.AddLast(delivery);
+                held[delivery.Id] = delivery;
             if (!get.Session.IsNobody() && _sessions.TryAdd(get.Session, get.Consumer))
                 Context.Watch(get.Session);
         }
@@ -398,15 +416,17 @@ public sealed class QueueActor : ReceiveActor
             return;
         }
         var held = _inFlight.GetValueOrDefault(m.Consumer);
-        if (m.Count < 1 || held is null || held.Count < m.Count)
+        // All or nothing: every delivery named must be this consumer's and unfinished, each named once.
+        var named = new HashSet<long>(m.Deliveries);
+        if (m.Deliveries.Count == 0 || named.Count != m.Deliveries.Count || held is null || !named.All(held.ContainsKey))
         {
             Sender.Tell(new QueueError(
-                $"task_done() called more times than items were delivered to {m.Consumer} ({held?.Count ?? 0} unfinished, {m.Count} done)"));
+                $"task_done() for item(s) not delivered to {m.Consumer} or already done ({held?.Count ?? 0} unfinished, {m.Deliveries.Count} named)"));
             return;
         }
-        for (var i = 0; i < m.Count; i++)
-            held.RemoveFirst();
-        _unfinished -= m.Count;
+        foreach (var id in named)
+            held.Remove(id);
+        _unfinished -= named.Count;
         Sender.Tell(new QueueTaskDoneAck(_unfinished));
         if (_unfinished == 0)
             CompleteJoins();
@@ -502,11 +522,20 @@ public sealed class QueueActor : ReceiveActor
                 abandoned.Sum(p => p.Put.Items.Count - p.Accepted), name, why);
             AdmitWaitingPuts();
         }
+        // Forget what only mattered while it lived: its sessions and its clients' sentinel counts.
+        foreach (var session in _sessions.Where(s => s.Value == name).Select(s => s.Key).ToList())
+        {
+            _sessions.Remove(session);
+            Context.Unwatch(session);
+        }
+        foreach (var client in _sentinelsTo.Where(s => s.Value.Consumer == name).Select(s => s.Key).ToList())
+            _sentinelsTo.Remove(client);
         if (!_inFlight.Remove(name, out var held) || held.Count == 0)
             return;
         _log.Info("Queue {0}: {1} item(s) held by {2} go back to the queue: {3}", _name, held.Count, name, why);
-        for (var node = held.Last; node is not null; node = node.Previous)
-            _buffer.AddFirst(node.Value);
+        // Ids grow in the order items entered the queue: back to the front, in that order.
+        foreach (var delivery in held.Values.OrderByDescending(d => d.Id))
+            _buffer.AddFirst(delivery);
         _redelivered += held.Count;
         ServeGets();
     }

@@ -9,7 +9,10 @@ namespace Sim.Core;
 /// bought=1, token=7). Acknowledged with <see cref="ResultRecorded"/>, so a participant exits only
 /// after its report is safe.
 /// </summary>
-public sealed record ParticipantResult(string Name, string Role, int Pid, IReadOnlyDictionary<string, long> Figures) : ISimMessage;
+public sealed record ParticipantResult(string Name, string Role, int Pid, IReadOnlyDictionary<string, long> Figures) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Name;
+}
 
 public sealed record ResultRecorded(string Name) : ISimMessage;
 
@@ -26,7 +29,7 @@ public sealed record AwaitResults(int Count) : ISimMessage;
 // ---- Actor ----------------------------------------------------------------------------------
 
 /// <summary>Collects every participant's report for the launcher's table and JSON.</summary>
-public sealed class ResultCollector : ReceiveActor
+public sealed class ResultCollector : FencingActor
 {
     public const string Name = "results";
 

@@ -15,22 +15,23 @@ public abstract class SemLock
 
     private readonly IActorRef _manager;
     private readonly IActorRef _owner;
+    private readonly ClientLink _link;
     private readonly ConcurrentDictionary<long, byte> _held = new();
 
-    protected SemLock(IActorRef manager, string name, int maxHolders, string ownerName, IActorRef owner)
+    protected SemLock(IActorRef manager, string name, int maxHolders, ClientLink link, IActorRef owner)
     {
         if (string.IsNullOrWhiteSpace(name))
             throw new ArgumentException("a lock needs a name", nameof(name));
         _manager = manager;
         Name = name;
         MaxHolders = maxHolders;
-        OwnerName = ownerName;
+        _link = link;
         _owner = owner;
     }
 
     public string Name { get; }
     public int MaxHolders { get; }
-    public string OwnerName { get; }
+    public string OwnerName => _link.Participant;
     protected abstract string Kind { get; }
 
     /// <summary>Waits up to <paramref name="timeout"/> for a permit; throws <see cref="TimeoutException"/> if none came.</summary>
@@ -46,14 +47,12 @@ public abstract class SemLock
         object reply;
         try
         {
-            reply = await _manager.Ask<object>(request, timeout + ReplyGrace, cancellationToken).ConfigureAwait(false);
+            reply = await _link.AskAsync(_manager, request, timeout + ReplyGrace, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or OperationCanceledException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
             // The manager may still grant after we stopped listening: withdraw so no permit is stranded.
             _manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
-            if (e is AskTimeoutException)
-                throw new TimeoutException($"lock manager did not answer for '{Name}' within {(timeout + ReplyGrace).TotalSeconds:0.#} s", e);
             throw;
         }
         switch (reply)
@@ -71,16 +70,17 @@ public abstract class SemLock
     }
 
     /// <summary>Gives back the permit of <paramref name="token"/>; throws if that token does not hold it.</summary>
-    public async Task ReleaseAsync(long token, TimeSpan? timeout = null)
+    public async Task ReleaseAsync(long token, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var reply = await _manager.Ask<object>(new Release(Name, token), timeout ?? ReplyGrace).ConfigureAwait(false);
+        var reply = await _link.AskAsync(_manager, new Release(Name, token, OwnerName), timeout ?? ReplyGrace, cancellationToken)
+            .ConfigureAwait(false);
         _held.TryRemove(token, out _);
         if (reply is ReleaseRefused refused)
             throw new InvalidOperationException(refused.Reason);
     }
 
-    public Task<LockState> StateAsync(TimeSpan? timeout = null) =>
-        _manager.Ask<LockState>(new GetLockState(Name), timeout ?? ReplyGrace);
+    public async Task<LockState> StateAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        (LockState)await _link.AskAsync(_manager, new GetLockState(Name), timeout ?? ReplyGrace, cancellationToken).ConfigureAwait(false);
 
     public override string ToString()
     {
@@ -92,15 +92,15 @@ public abstract class SemLock
 }
 
 /// <summary>A mutex: one holder at a time (the lesson's "lock the toilet door").</summary>
-public sealed class SimLock(IActorRef manager, string name, string ownerName, IActorRef owner)
-    : SemLock(manager, name, 1, ownerName, owner)
+public sealed class SimLock(IActorRef manager, string name, ClientLink link, IActorRef owner)
+    : SemLock(manager, name, 1, link, owner)
 {
     protected override string Kind => "Lock";
 }
 
 /// <summary>A counting semaphore: up to <c>permits</c> holders at a time; every release must name a held token.</summary>
-public sealed class SimSemaphore(IActorRef manager, string name, int permits, string ownerName, IActorRef owner)
-    : SemLock(manager, name, permits, ownerName, owner)
+public sealed class SimSemaphore(IActorRef manager, string name, int permits, ClientLink link, IActorRef owner)
+    : SemLock(manager, name, permits, link, owner)
 {
     protected override string Kind => "Semaphore";
 }
@@ -128,11 +128,22 @@ public sealed class LockHandle : IAsyncDisposable
         await _lock.ReleaseAsync(Token).ConfigureAwait(false);
     }
 
+    /// <summary>Releases unless already released. A participant that is leaving, or has lost its coordinator, cannot
+    /// release: the coordinator frees its permits itself, so that is not an error here (it would hide the real one).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _released, 1) == 0)
+        if (Interlocked.Exchange(ref _released, 1) == 1)
+            return;
+        try
+        {
             await _lock.ReleaseAsync(Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ParticipantFencedException or CoordinatorLostException)
+        {
+        }
     }
+
+    public string LockName => _lock.Name;
 
     public override string ToString() =>
         $"Lock(name={_lock.Name}, owner={_lock.OwnerName}, token={Token}{(IsReleased ? ", released" : "")})";

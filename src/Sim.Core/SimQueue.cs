@@ -23,19 +23,20 @@ public class SimQueue
 
     private readonly Queue<Delivery> _prefetched = new();
 
-    protected SimQueue(IActorRef queue, string name, int maxSize, string owner, IActorRef session)
+    protected SimQueue(IActorRef queue, string name, int maxSize, ClientLink link, IActorRef session)
     {
         Ref = queue;
         Name = name;
         MaxSize = maxSize;
-        Owner = owner;
+        Link = link;
         Session = session;
     }
 
     public IActorRef Ref { get; }
     public string Name { get; }
     public int MaxSize { get; }
-    public string Owner { get; }
+    public string Owner => Link.Participant;
+    protected ClientLink Link { get; }
     protected IActorRef Session { get; }
 
     /// <summary>
@@ -66,22 +67,27 @@ public class SimQueue
     private bool _endSeen;
 
     /// <summary>Creates the queue on the coordinator if needed (same name, same maxsize) and returns a client of it.</summary>
-    public static async Task<SimQueue> DeclareAsync(IActorRef manager, string name, int maxSize, string owner, IActorRef session) =>
-        new(await DeclareRefAsync(manager, name, maxSize, false).ConfigureAwait(false), name, maxSize, owner, session);
+    public static async Task<SimQueue> DeclareAsync(IActorRef manager, string name, int maxSize, ClientLink link, IActorRef session,
+        CancellationToken cancellationToken = default) =>
+        new(await DeclareRefAsync(manager, name, maxSize, false, link, cancellationToken).ConfigureAwait(false), name, maxSize, link, session);
 
-    protected static async Task<IActorRef> DeclareRefAsync(IActorRef manager, string name, int maxSize, bool joinable) =>
-        await manager.Ask<object>(new DeclareQueue(name, maxSize, joinable), ReplyGrace).ConfigureAwait(false) switch
+    protected static async Task<IActorRef> DeclareRefAsync(IActorRef manager, string name, int maxSize, bool joinable, ClientLink link,
+        CancellationToken cancellationToken) =>
+        await link.AskAsync(manager, new DeclareQueue(name, maxSize, joinable, link.Participant), ReplyGrace, cancellationToken)
+            .ConfigureAwait(false) switch
         {
             QueueDeclared d => d.Ref,
             QueueError e => throw new InvalidOperationException(e.Reason),
             var other => throw new InvalidOperationException($"unexpected reply to declare '{name}': {other}"),
         };
 
-    public Task PutAsync(QueueItem item, TimeSpan? timeout = null) => PutManyAsync([item], timeout);
+    public Task PutAsync(QueueItem item, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        PutManyAsync([item], timeout, cancellationToken);
 
-    public Task PutAsync(string text, TimeSpan? timeout = null) => PutAsync(QueueItem.Text(text), timeout);
+    public Task PutAsync(string text, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        PutAsync(QueueItem.Text(text), timeout, cancellationToken);
 
-    public Task PutNowaitAsync(QueueItem item) => PutAsync(item, TimeSpan.Zero);
+    public Task PutNowaitAsync(QueueItem item, CancellationToken cancellationToken = default) => PutAsync(item, TimeSpan.Zero, cancellationToken);
 
     /// <summary>
     /// Puts items in order, <see cref="PutBatch"/> per message with up to <see cref="PutWindow"/> messages
@@ -129,7 +135,7 @@ public class SimQueue
                     await CompleteOldestAsync().ConfigureAwait(false);
                 if (failure is not null)
                     break;
-                pending.Enqueue((Ref.Ask<object>(new QueuePut(Owner, batch, wait), wait + ReplyGrace), batch.Count));
+                pending.Enqueue((Link.AskAsync(Ref, new QueuePut(Owner, batch, wait), wait + ReplyGrace, cancellationToken), batch.Count));
                 batch = new List<QueueItem>();
                 bytes = 0;
             }
@@ -137,7 +143,7 @@ public class SimQueue
             bytes += item.Payload.Length;
         }
         if (batch.Count > 0 && failure is null)
-            pending.Enqueue((Ref.Ask<object>(new QueuePut(Owner, batch, wait), wait + ReplyGrace), batch.Count));
+            pending.Enqueue((Link.AskAsync(Ref, new QueuePut(Owner, batch, wait), wait + ReplyGrace, cancellationToken), batch.Count));
         while (pending.Count > 0)
             await CompleteOldestAsync().ConfigureAwait(false);
         if (failure is not null)
@@ -153,20 +159,20 @@ public class SimQueue
         };
     }
 
-    public async Task<QueueItem> GetAsync(TimeSpan? timeout = null) =>
-        (await GetDeliveriesAsync(1, timeout).ConfigureAwait(false))[0].Item;
+    public async Task<QueueItem> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        (await GetDeliveriesAsync(1, timeout, cancellationToken).ConfigureAwait(false))[0].Item;
 
-    public Task<QueueItem> GetNowaitAsync() => GetAsync(TimeSpan.Zero);
+    public Task<QueueItem> GetNowaitAsync(CancellationToken cancellationToken = default) => GetAsync(TimeSpan.Zero, cancellationToken);
 
     /// <summary>Up to <paramref name="max"/> items, waiting up to <paramref name="timeout"/> for the first.</summary>
-    public async Task<IReadOnlyList<QueueItem>> GetManyAsync(int max, TimeSpan? timeout = null) =>
-        (await GetDeliveriesAsync(max, timeout).ConfigureAwait(false)).Select(d => d.Item).ToList();
+    public async Task<IReadOnlyList<QueueItem>> GetManyAsync(int max, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        (await GetDeliveriesAsync(max, timeout, cancellationToken).ConfigureAwait(false)).Select(d => d.Item).ToList();
 
-    protected async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout)
+    protected virtual async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var wait = timeout ?? Forever;
         if (_prefetched.Count == 0)
-            await FillAsync(max, wait).ConfigureAwait(false);
+            await FillAsync(max, wait, cancellationToken).ConfigureAwait(false);
         var taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
         while (taken.Count < max && _prefetched.TryDequeue(out var next))
             taken.Add(next);
@@ -176,10 +182,11 @@ public class SimQueue
         return taken;
     }
 
+    // Fetches are not tied to one caller's cancellation (a later call takes what they bring), only to the link's end.
     private Task<object> Fetch(int max, TimeSpan wait) =>
-        Ref.Ask<object>(new QueueGet(Owner, Session, max, wait, _clientId, _sentinelsSeen), wait + ReplyGrace);
+        Link.AskAsync(Ref, new QueueGet(Owner, Session, max, wait, _clientId, _sentinelsSeen), wait + ReplyGrace);
 
-    private async Task FillAsync(int max, TimeSpan wait)
+    private async Task FillAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
@@ -189,12 +196,32 @@ public class SimQueue
             if (_ahead.TryPeek(out var ahead))
             {
                 // Fetched ahead with another call's timeout: wait for it no longer than this call allows.
-                if (!ahead.IsCompleted && await Task.WhenAny(ahead, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)).ConfigureAwait(false) != ahead)
-                    throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
+                if (!ahead.IsCompleted)
+                {
+                    var timedOut = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+                    if (await Task.WhenAny(ahead, timedOut).ConfigureAwait(false) != ahead)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        throw new QueueEmptyException($"queue '{Name}' stayed empty for {wait.TotalMilliseconds:0} ms");
+                    }
+                }
                 fetch = _ahead.Dequeue();
             }
             else
+            {
                 fetch = Fetch(Math.Max(max, Prefetch), left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                try
+                {
+                    await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !fetch.IsCompleted)
+                {
+                    // The caller gave up, but the queue may still hand this get an item: keep the fetch, so that its
+                    // items go to the next get instead of being lost on the way to a caller who left.
+                    _ahead.Enqueue(fetch);
+                    throw;
+                }
+            }
             switch (await fetch.ConfigureAwait(false))
             {
                 case QueueItems items:
@@ -222,8 +249,8 @@ public class SimQueue
         }
     }
 
-    public async Task<QueueStatus> StatusAsync() =>
-        await Ref.Ask<QueueStatus>(GetQueueStatus.Instance, ReplyGrace).ConfigureAwait(false);
+    public async Task<QueueStatus> StatusAsync(CancellationToken cancellationToken = default) =>
+        (QueueStatus)await Link.AskAsync(Ref, GetQueueStatus.Instance, ReplyGrace, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Approximate, as in Python: other processes change it at any moment.</summary>
     public async Task<int> QSizeAsync() => (await StatusAsync().ConfigureAwait(false)).Size;
@@ -233,7 +260,7 @@ public class SimQueue
     public async Task<bool> FullAsync() => MaxSize > 0 && await QSizeAsync().ConfigureAwait(false) >= MaxSize;
 
     /// <summary>No more puts; consumers drain what is left, then learn the queue is closed.</summary>
-    public Task CloseAsync() => Ref.Ask<QueueStatus>(CloseQueue.Instance, ReplyGrace);
+    public Task CloseAsync(CancellationToken cancellationToken = default) => Link.AskAsync(Ref, CloseQueue.Instance, ReplyGrace, cancellationToken);
 
     public override string ToString() =>
         $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count}, fetching-ahead={_ahead.Count})";
@@ -248,17 +275,50 @@ public sealed class SimJoinableQueue : SimQueue
 {
     private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(10);
 
-    private SimJoinableQueue(IActorRef queue, string name, int maxSize, string owner, IActorRef session)
-        : base(queue, name, maxSize, owner, session)
+    // Deliveries handed to the caller and not yet marked done, oldest first: task_done names them.
+    private readonly Queue<long> _unfinished = new();
+
+    private SimJoinableQueue(IActorRef queue, string name, int maxSize, ClientLink link, IActorRef session)
+        : base(queue, name, maxSize, link, session)
     {
     }
 
-    public static new async Task<SimJoinableQueue> DeclareAsync(IActorRef manager, string name, int maxSize, string owner, IActorRef session) =>
-        new(await DeclareRefAsync(manager, name, maxSize, true).ConfigureAwait(false), name, maxSize, owner, session);
+    public static new async Task<SimJoinableQueue> DeclareAsync(IActorRef manager, string name, int maxSize, ClientLink link, IActorRef session,
+        CancellationToken cancellationToken = default) =>
+        new(await DeclareRefAsync(manager, name, maxSize, true, link, cancellationToken).ConfigureAwait(false), name, maxSize, link, session);
+
+    protected override async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var taken = await base.GetDeliveriesAsync(max, timeout, cancellationToken).ConfigureAwait(false);
+        lock (_unfinished)
+        {
+            foreach (var delivery in taken)
+                _unfinished.Enqueue(delivery.Id);
+        }
+        return taken;
+    }
+
+    /// <summary>
+    /// The deliveries that the next <paramref name="count"/> task_done calls complete: the oldest items this client handed
+    /// out and has not marked done. More than it holds is an error (Python's "task_done() called too many times").
+    /// </summary>
+    public IReadOnlyList<long> TakeUnfinished(int count)
+    {
+        lock (_unfinished)
+        {
+            if (count < 1 || count > _unfinished.Count)
+                throw new InvalidOperationException(
+                    $"task_done() called {count} time(s) with {_unfinished.Count} item(s) of '{Name}' unfinished at {Owner}");
+            var ids = new long[count];
+            for (var i = 0; i < count; i++)
+                ids[i] = _unfinished.Dequeue();
+            return ids;
+        }
+    }
 
     /// <summary>Marks this consumer's oldest <paramref name="count"/> unfinished item(s) done; more than it holds is an error.</summary>
-    public async Task<long> TaskDoneAsync(int count = 1) =>
-        await Ref.Ask<object>(new QueueTaskDone(Owner, count), ReplyGrace).ConfigureAwait(false) switch
+    public async Task<long> TaskDoneAsync(int count = 1, CancellationToken cancellationToken = default) =>
+        await Link.AskAsync(Ref, new QueueTaskDone(Owner, TakeUnfinished(count)), ReplyGrace, cancellationToken).ConfigureAwait(false) switch
         {
             QueueTaskDoneAck ack => ack.Unfinished,
             QueueError error => throw new InvalidOperationException(error.Reason),
@@ -266,9 +326,9 @@ public sealed class SimJoinableQueue : SimQueue
         };
 
     /// <summary>Waits until every item put has been marked done; throws <see cref="TimeoutException"/> if not within the timeout.</summary>
-    public async Task JoinAsync(TimeSpan timeout)
+    public async Task JoinAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        switch (await Ref.Ask<object>(new QueueJoin(timeout), timeout + ReplyGrace).ConfigureAwait(false))
+        switch (await Link.AskAsync(Ref, new QueueJoin(timeout, Owner), timeout + ReplyGrace, cancellationToken).ConfigureAwait(false))
         {
             case QueueJoined:
                 return;

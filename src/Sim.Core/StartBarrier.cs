@@ -5,7 +5,10 @@ namespace Sim.Core;
 // ---- Protocol -------------------------------------------------------------------------------
 
 /// <summary>A participant is ready; the reply <see cref="Go"/> comes when the barrier is released.</summary>
-public sealed record Ready(string Name, int Pid) : ISimMessage;
+public sealed record Ready(string Name, int Pid) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Name;
+}
 
 public sealed record Go(long ReleasedAtUnixMs) : ISimMessage;
 
@@ -28,7 +31,7 @@ public sealed record BarrierReleased(int Waiting) : ISimMessage;
 /// Holds every participant until all are ready, so the lesson's race starts for all at the same moment
 /// instead of being decided by who finished booting first.
 /// </summary>
-public sealed class StartBarrier : ReceiveActor
+public sealed class StartBarrier : FencingActor
 {
     public const string Name = "start-barrier";
 

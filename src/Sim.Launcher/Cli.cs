@@ -370,7 +370,8 @@ public static class Cli
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            var dbPath = parsed.GetValue(db) ?? Path.Combine(Path.GetTempPath(), "sim", $"tickets-{Environment.ProcessId}.json");
+            // A run's own file in this user's private folder (a shared /tmp/sim would belong to whoever ran first).
+            var dbPath = parsed.GetValue(db) ?? Path.Combine(UserFolder.Ensure(), $"tickets-{Environment.ProcessId}.json");
             var options = new TicketsOptions(
                 parsed.GetValue(buyers), parsed.GetValue(tickets), !parsed.GetValue(noLock), parsed.GetValue(delayMs),
                 WritableFile("--db", dbPath, createFolder: parsed.GetValue(db) is null),

@@ -30,8 +30,8 @@ public static class ProdconsScenario
             ConnectTimeout = options.Timeout,
         };
         var queue = options.Joinable
-            ? await SimJoinableQueue.DeclareAsync(run.Coordinator.Queues, QueueName, options.MaxSize, "launcher", ActorRefs.Nobody)
-            : await SimQueue.DeclareAsync(run.Coordinator.Queues, QueueName, options.MaxSize, "launcher", ActorRefs.Nobody);
+            ? await SimJoinableQueue.DeclareAsync(run.Coordinator.Queues, QueueName, options.MaxSize, run.Coordinator.Link, ActorRefs.Nobody)
+            : await SimQueue.DeclareAsync(run.Coordinator.Queues, QueueName, options.MaxSize, run.Coordinator.Link, ActorRefs.Nobody);
 
         var common = new Dictionary<string, string>
         {
@@ -150,6 +150,7 @@ public static class ProdconsScenario
                     ["consumed_total"] = ledger.Consumed,
                     ["missing"] = ledger.Missing,
                     ["duplicates"] = ledger.Duplicates,
+                    ["unexpected"] = ledger.Unexpected,
                     ["duplicate_cause"] = duplicateCause,
                     ["corrupt"] = corrupt,
                     ["redelivered"] = status.Redelivered,

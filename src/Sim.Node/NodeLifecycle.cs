@@ -5,8 +5,10 @@ namespace Sim.Node;
 /// <summary>
 /// How a participant process ends when told to or when left alone, as Python's Process does, but tidier:
 /// <list type="bullet">
-/// <item>SIGTERM (terminate): say goodbye to the coordinator, so locks and deliveries pass on now, then die
-/// by the signal (exit code −15).</item>
+/// <item>SIGTERM (terminate): stop the role and fence its client calls (nothing more is sent), then say goodbye
+/// to the coordinator, so locks and deliveries pass on now (it refuses this participant from then on), then die by
+/// the signal (exit code −15). In that order: a role still running after the goodbye could write under a lock that
+/// has already passed to someone else.</item>
 /// <item>Launcher gone, daemon: end at once (daemon children die with their parent).</item>
 /// <item>Launcher gone, not a daemon: abandon the work and exit 5 within a bounded time; never run on as an orphan.</item>
 /// </list>
@@ -18,20 +20,44 @@ public sealed class NodeLifecycle(string name, bool daemon)
     private static readonly TimeSpan GoodbyeTimeout = TimeSpan.FromSeconds(1);
 
     private readonly CancellationTokenSource _stopping = new();
-    private volatile Participant? _participant;
+    private readonly object _gate = new();
+    private Participant? _participant;
     private int _ending;
+    private volatile bool _terminating;
 
     public CancellationToken Stopping => _stopping.Token;
 
-    public void Connected(Participant participant) => _participant = participant;
+    /// <summary>True once SIGTERM came: the process ends by the signal, whatever the role returns meanwhile.</summary>
+    public bool Terminating => _terminating;
+
+    public void Connected(Participant participant)
+    {
+        lock (_gate)
+        {
+            _participant = participant;
+            // Terminated while connecting: fenced before the role could send anything.
+            if (_terminating)
+                participant.Fence();
+            if (_stopping.IsCancellationRequested && !_terminating)
+                participant.CoordinatorGone();
+        }
+    }
 
     public void Terminate()
     {
         if (Interlocked.Exchange(ref _ending, 1) == 1)
             return;
+        Participant? participant;
+        lock (_gate)
+        {
+            _terminating = true;
+            participant = _participant;
+            participant?.Fence();
+        }
+        _stopping.Cancel();
         _ = Task.Run(async () =>
         {
-            if (_participant is { } participant)
+            if (participant is not null)
                 await participant.LeaveAsync(-Posix.SIGTERM, GoodbyeTimeout).ConfigureAwait(false);
             Posix.DieBySignal(Posix.SIGTERM);
         });
@@ -48,6 +74,9 @@ public sealed class NodeLifecycle(string name, bool daemon)
         }
         Console.Error.WriteLine($"Sim.Node {name}: launcher gone, abandoning the work");
         _stopping.Cancel();
+        // The launcher hosts the coordinator: no call of the role can be answered now.
+        lock (_gate)
+            _participant?.CoordinatorGone();
         // The role normally returns at once on cancellation; this is the bound if it does not.
         _ = Task.Delay(AbandonGrace).ContinueWith(_ => Environment.Exit(ExitCodes.CoordinatorLost));
     }

@@ -65,6 +65,11 @@ try
     {
         participant = await Participant.ConnectAsync(system, arguments.Coordinator, info, arguments.ConnectTimeout, lifecycle.Stopping);
     }
+    catch (OperationCanceledException) when (lifecycle.Terminating)
+    {
+        await Task.Delay(Timeout.Infinite); // ended by SIGTERM while connecting: the signal decides the exit
+        return ExitCodes.RoleFailed;
+    }
     catch (TimeoutException)
     {
         Console.Error.WriteLine(
@@ -79,12 +84,20 @@ try
         try
         {
             var exitCode = await role.RunAsync(participant, stop.Token);
+            if (lifecycle.Terminating)
+                await Task.Delay(Timeout.Infinite); // SIGTERM came meanwhile: the goodbye and the signal decide the end
             // Every message a role sends the coordinator is asked and answered before the role returns, and the
             // TCP stream to it keeps order: nothing of ours is left to flush there. Pipes send one-way to a
             // peer; only then is the orderly shutdown (100-300 ms of CPU per node, paid by 100 nodes at once
             // on 2 cores) worth its cost.
             gracefulShutdown = participant.SentOneWayToPeers;
             return exitCode;
+        }
+        catch (Exception) when (lifecycle.Terminating)
+        {
+            // Fenced and saying goodbye: the process ends by SIGTERM (-15) in a moment, not by what the role did.
+            await Task.Delay(Timeout.Infinite);
+            return ExitCodes.RoleFailed;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

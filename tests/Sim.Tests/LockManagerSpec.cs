@@ -38,7 +38,7 @@ public sealed class LockManagerSpec : SimSpec
             waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
 
         var token = first.Token;
-        _manager.Tell(new Release("tickets", token), holder.Ref);
+        _manager.Tell(new Release("tickets", token, "holder"), holder.Ref);
         holder.ExpectMsg<Released>();
         foreach (var waiter in waiters)
         {
@@ -48,7 +48,7 @@ public sealed class LockManagerSpec : SimSpec
             // Nobody behind it is granted while it holds.
             foreach (var other in waiters.Where(w => w != waiter))
                 other.ExpectNoMsg(TimeSpan.FromMilliseconds(20));
-            _manager.Tell(new Release("tickets", granted.Token), waiter.Ref);
+            _manager.Tell(new Release("tickets", granted.Token, $"w{waiters.IndexOf(waiter)}"), waiter.Ref);
             waiter.ExpectMsg<Released>();
         }
     }
@@ -63,7 +63,7 @@ public sealed class LockManagerSpec : SimSpec
         _manager.Tell(Request("waiter", waiter, 2, TimeSpan.FromMilliseconds(200)), waiter.Ref);
         waiter.ExpectMsg<AcquireTimedOut>(TimeSpan.FromSeconds(5));
 
-        _manager.Tell(new Release("tickets", held.Token), holder.Ref);
+        _manager.Tell(new Release("tickets", held.Token, "holder"), holder.Ref);
         holder.ExpectMsg<Released>();
         waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         _manager.Tell(new GetLockState("tickets"));
@@ -87,15 +87,15 @@ public sealed class LockManagerSpec : SimSpec
         _manager.Tell(Request("holder", holder, 1), holder.Ref);
         var held = holder.ExpectMsg<Granted>();
 
-        _manager.Tell(new Release("tickets", held.Token + 1));
+        _manager.Tell(new Release("tickets", held.Token + 1, "holder"));
         ExpectMsg<ReleaseRefused>();
-        _manager.Tell(new Release("never-created", 1));
+        _manager.Tell(new Release("never-created", 1, "holder"));
         ExpectMsg<ReleaseRefused>();
 
-        _manager.Tell(new Release("tickets", held.Token));
+        _manager.Tell(new Release("tickets", held.Token, "holder"));
         ExpectMsg<Released>();
         // A second release of the same grant is refused too, not silently accepted.
-        _manager.Tell(new Release("tickets", held.Token));
+        _manager.Tell(new Release("tickets", held.Token, "holder"));
         ExpectMsg<ReleaseRefused>();
     }
 
@@ -110,7 +110,7 @@ public sealed class LockManagerSpec : SimSpec
             var granted = ExpectMsg<Granted>();
             Assert.True(granted.Token > last, $"token {granted.Token} after {last}");
             last = granted.Token;
-            _manager.Tell(new Release("tickets", granted.Token));
+            _manager.Tell(new Release("tickets", granted.Token, "buyer"));
             ExpectMsg<Released>();
         }
     }
@@ -173,7 +173,7 @@ public sealed class LockManagerSpec : SimSpec
         _manager.Tell(Request("x", CreateTestProbe(), 9, lockName: "pool", maxHolders: 1));
         ExpectMsg<AcquireRefused>();
 
-        _manager.Tell(new Release("pool", first.Token), probes[0].Ref);
+        _manager.Tell(new Release("pool", first.Token, "p0"), probes[0].Ref);
         probes[2].ExpectMsg<Granted>();
     }
 
@@ -186,7 +186,7 @@ public sealed class LockManagerSpec : SimSpec
         var held = holder.ExpectMsg<Granted>();
         _manager.Tell(Request("waiter", waiter, 2), waiter.Ref);
         _manager.Tell(new CancelAcquire("tickets", 2, "waiter"));
-        _manager.Tell(new Release("tickets", held.Token), holder.Ref);
+        _manager.Tell(new Release("tickets", held.Token, "holder"), holder.Ref);
         holder.ExpectMsg<Released>();
         waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
@@ -202,8 +202,8 @@ public sealed class LockManagerSpec : SimSpec
     public async Task Client_acquires_releases_on_dispose_and_times_out_while_held()
     {
         var session = CreateTestProbe();
-        var mine = new SimLock(_manager, "tickets", "buyer-3", session.Ref);
-        var theirs = new SimLock(_manager, "tickets", "buyer-4", CreateTestProbe().Ref);
+        var mine = new SimLock(_manager, "tickets", ClientLink.Local("buyer-3"), session.Ref);
+        var theirs = new SimLock(_manager, "tickets", ClientLink.Local("buyer-4"), CreateTestProbe().Ref);
         await using (var held = await mine.AcquireAsync(TimeSpan.FromSeconds(5)))
         {
             Assert.Equal($"Lock(name=tickets, owner=buyer-3, token={held.Token})", held.ToString());
@@ -215,5 +215,63 @@ public sealed class LockManagerSpec : SimSpec
         await using var again = await theirs.AcquireAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(2, again.Token);
         await Assert.ThrowsAsync<InvalidOperationException>(() => mine.ReleaseAsync(again.Token + 100));
+    }
+
+    [Fact]
+    public void Release_by_another_participant_with_the_right_token_is_refused()
+    {
+        var holder = CreateTestProbe();
+        _manager.Tell(Request("holder", holder, 1), holder.Ref);
+        var held = holder.ExpectMsg<Granted>();
+        _manager.Tell(new Release("tickets", held.Token, "intruder"));
+        Assert.Contains("held by holder", ExpectMsg<ReleaseRefused>().Reason);
+        _manager.Tell(new GetLockState("tickets"));
+        Assert.Equal("holder", Assert.Single(ExpectMsg<LockState>().Holders).OwnerName);
+    }
+
+    [Fact]
+    public void A_participant_that_left_is_refused_and_its_lock_passes_on()
+    {
+        var holder = CreateTestProbe();
+        var waiter = CreateTestProbe();
+        _manager.Tell(Request("buyer-1", holder, 1), holder.Ref);
+        var held = holder.ExpectMsg<Granted>();
+        _manager.Tell(Request("buyer-2", waiter, 2), waiter.Ref);
+        Sys.EventStream.Publish(new ParticipantExited("buyer-1", -15));
+        Assert.True(waiter.ExpectMsg<Granted>().Token > held.Token);
+
+        // Whatever it still sends is refused: no release of someone else's grant, no new acquire.
+        _manager.Tell(new Release("tickets", held.Token, "buyer-1"), holder.Ref);
+        holder.ExpectMsg<ParticipantFenced>();
+        _manager.Tell(Request("buyer-1", holder, 3), holder.Ref);
+        Assert.Equal("buyer-1", holder.ExpectMsg<ParticipantFenced>().Participant);
+    }
+
+    [Fact]
+    public void Idle_locks_are_forgotten_but_their_tokens_keep_increasing()
+    {
+        var manager = ActorOfAsTestActorRef<LockManager>(LockManager.Props());
+        var session = CreateTestProbe();
+        var last = 0L;
+        for (var i = 0; i < 100; i++)
+        {
+            manager.Tell(Request("buyer", session, i, lockName: $"lock-{i % 10}"));
+            var granted = ExpectMsg<Granted>();
+            manager.Tell(new Release($"lock-{i % 10}", granted.Token, "buyer"));
+            ExpectMsg<Released>();
+            if (i % 10 == 9)
+            {
+                Assert.True(granted.Token > last);
+                last = granted.Token;
+            }
+        }
+        Assert.Equal(0, manager.UnderlyingActor.LiveLocks);
+        manager.Tell(Request("waiter", session, 1000, TimeSpan.FromMilliseconds(100), lockName: "lock-3"));
+        Assert.Equal(11, ExpectMsg<Granted>().Token);
+        manager.Tell(Request("late", session, 1001, TimeSpan.FromMilliseconds(100), lockName: "lock-3"));
+        ExpectMsg<AcquireTimedOut>();
+        manager.Tell(new Release("lock-3", 11, "waiter"));
+        ExpectMsg<Released>();
+        Assert.Equal(0, manager.UnderlyingActor.LiveLocks);
     }
 }

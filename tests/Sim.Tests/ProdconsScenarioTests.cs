@@ -59,6 +59,26 @@ public sealed class ProdconsScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task Joinable_mode_with_terminated_consumers_misses_nothing_and_finishes_nothing_unprocessed()
+    {
+        // SIGTERM lets a consumer say goodbye while its role still runs for a moment: it must not fetch or mark done
+        // anything after its items were handed on. Repeated: the window is narrow.
+        for (var i = 0; i < 5; i++)
+        {
+            var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "prodcons", "--producers", "2", "--consumers", "3", "--items", "60",
+                "--mode", "joinable", "--work-ms", "20", "--terminate", "consumer-1@0.3", "--terminate", "consumer-2@0.5", "--json", Json);
+            var context = $"run {i + 1}: {run.Stdout}";
+            var counts = root.GetProperty("items");
+            Assert.True(root.GetProperty("ok").GetBoolean(), context);
+            Assert.Equal(60, counts.GetProperty("produced").GetInt64());
+            // Every item was recorded as processed before it was marked done; join completing means all 60 were.
+            Assert.True(counts.GetProperty("missing").GetInt64() == 0, context);
+            Assert.Equal(60, counts.GetProperty("consumed").GetInt64());
+            Assert.Equal(0, counts.GetProperty("unexpected").GetInt64());
+        }
+    }
+
+    [Fact]
     public async Task A_killed_producer_counts_only_what_it_really_put()
     {
         // A slow consumer (1 ms per item) behind a small queue keeps the producers busy for seconds: the kill lands mid-run.

@@ -12,10 +12,10 @@ public sealed class QueueSpec : SimSpec
     public QueueSpec() => _manager = Sys.ActorOf(QueueManager.Props());
 
     private Task<SimQueue> Queue(string owner, int maxSize = 0, string name = "q") =>
-        SimQueue.DeclareAsync(_manager, name, maxSize, owner, CreateTestProbe().Ref);
+        SimQueue.DeclareAsync(_manager, name, maxSize, ClientLink.Local(owner), CreateTestProbe().Ref);
 
     private Task<SimJoinableQueue> Joinable(string owner, IActorRef? session = null, int maxSize = 0, string name = "jq") =>
-        SimJoinableQueue.DeclareAsync(_manager, name, maxSize, owner, session ?? CreateTestProbe().Ref);
+        SimJoinableQueue.DeclareAsync(_manager, name, maxSize, ClientLink.Local(owner), session ?? CreateTestProbe().Ref);
 
     [Fact]
     public async Task Items_come_out_in_the_order_they_went_in()
@@ -160,7 +160,7 @@ public sealed class QueueSpec : SimSpec
         await consumer.GetAsync();
         await consumer.TaskDoneAsync();
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => consumer.TaskDoneAsync());
-        Assert.Contains("task_done() called more times", error.Message);
+        Assert.Contains("task_done() called 1 time(s) with 0 item(s)", error.Message);
     }
 
     [Fact]
@@ -196,6 +196,46 @@ public sealed class QueueSpec : SimSpec
         await doomed.GetAsync();
         Sys.EventStream.Publish(new ParticipantExited("consumer-1", -9));
         Assert.Equal("held", (await survivor.GetAsync(TimeSpan.FromSeconds(10))).AsText());
+    }
+
+    [Fact]
+    public async Task A_consumer_that_left_can_neither_fetch_nor_finish_what_was_handed_on()
+    {
+        var producer = await Joinable("producer-1", name: "fenced");
+        var doomed = await Joinable("consumer-1", name: "fenced");
+        var survivor = await Joinable("consumer-2", name: "fenced");
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b")]);
+        Assert.Equal("a", (await doomed.GetAsync()).AsText());
+        Sys.EventStream.Publish(new ParticipantExited("consumer-1", -15));
+
+        // Its role still runs for a moment: its task_done for "a" (never processed in full) and its next get are refused.
+        await Assert.ThrowsAsync<ParticipantFencedException>(() => doomed.TaskDoneAsync());
+        await Assert.ThrowsAsync<ParticipantFencedException>(() => doomed.GetAsync(Short));
+        Assert.Equal("a", (await survivor.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        Assert.Equal("b", (await survivor.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        // join waits for the item that was handed on: "a" is not done until its new consumer says so.
+        await Assert.ThrowsAsync<TimeoutException>(() => producer.JoinAsync(Short));
+        await survivor.TaskDoneAsync(2);
+        await producer.JoinAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Task_done_names_deliveries_and_refuses_ones_the_consumer_does_not_hold()
+    {
+        var producer = await Joinable("producer-1", name: "named");
+        var first = await Joinable("consumer-1", name: "named");
+        var second = await Joinable("consumer-2", name: "named");
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b")]);
+        await first.GetAsync();
+        await second.GetAsync();
+        var mine = first.TakeUnfinished(1);
+        var theirs = second.TakeUnfinished(1);
+        // consumer-1 naming consumer-2's delivery, or its own twice, changes nothing.
+        Assert.IsType<QueueError>(await first.Ref.Ask<object>(new QueueTaskDone("consumer-1", theirs), TimeSpan.FromSeconds(5)));
+        Assert.IsType<QueueError>(await first.Ref.Ask<object>(new QueueTaskDone("consumer-1", [mine[0], mine[0]]), TimeSpan.FromSeconds(5)));
+        Assert.Equal(2, (await producer.StatusAsync()).Unfinished);
+        Assert.Equal(1, Assert.IsType<QueueTaskDoneAck>(await first.Ref.Ask<object>(new QueueTaskDone("consumer-1", mine), TimeSpan.FromSeconds(5))).Unfinished);
+        Assert.Equal(0, Assert.IsType<QueueTaskDoneAck>(await second.Ref.Ask<object>(new QueueTaskDone("consumer-2", theirs), TimeSpan.FromSeconds(5))).Unfinished);
     }
 
     [Fact]
@@ -324,16 +364,17 @@ public sealed class QueueSpec : SimSpec
         await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b"), QueueItem.None]);
         await consumer.GetManyAsync(3, TimeSpan.FromSeconds(5));
 
-        var reply = await ledger.Ask<object>(new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1)], consumer.Ref, 3),
+        var reply = await ledger.Ask<object>(new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1)], consumer.Ref, consumer.TakeUnfinished(3)),
             TimeSpan.FromSeconds(5));
         Assert.Equal(0, Assert.IsType<QueueTaskDoneAck>(reply).Unfinished);
         await producer.JoinAsync(TimeSpan.FromSeconds(5));
         var report = await ledger.Ask<LedgerReport>(new CheckLedger([2]), TimeSpan.FromSeconds(5));
         Assert.Equal((2L, 0L, 0L), (report.Distinct, report.Missing, report.Duplicates));
 
-        // A done count larger than what the consumer holds is refused by the queue, after the record.
-        var refused = await ledger.Ask<object>(new Consumed("consumer-1", [], consumer.Ref, 1), TimeSpan.FromSeconds(5));
+        // Deliveries the consumer no longer holds (already done) are refused by the queue, after the record.
+        var refused = await ledger.Ask<object>(new Consumed("consumer-1", [], consumer.Ref, [1]), TimeSpan.FromSeconds(5));
         Assert.IsType<QueueError>(refused);
+        Assert.Throws<InvalidOperationException>(() => consumer.TakeUnfinished(1));
     }
 
     [Fact]

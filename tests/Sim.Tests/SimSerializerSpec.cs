@@ -16,15 +16,16 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new AcquireTimedOut("tickets", 7);
         yield return new AcquireRefused("tickets", 7, "why");
         yield return new CancelAcquire("tickets", 7, "buyer-3");
-        yield return new Release("tickets", 12);
+        yield return new Release("tickets", 12, "buyer-3");
         yield return new Released("tickets", 12);
         yield return new ReleaseRefused("tickets", 12, "not yours");
         yield return new ParticipantExited("buyer-3", -9);
         yield return new ParticipantExited("buyer-3", null);
         yield return new ExitNoted("buyer-3");
+        yield return new ParticipantFenced("buyer-3", "it left the run");
         yield return new GetLockState("tickets");
         yield return new LockState("tickets", 1, 12, [new LockHolderInfo("buyer-3", 12)], ["buyer-4", "buyer-5"]);
-        yield return SearchTickets.Instance;
+        yield return new SearchTickets("buyer-3", 12);
         yield return new TicketSnapshot(3, 9);
         yield return new WriteTickets(2, 9, "buyer-3");
         yield return new TicketWriteAccepted(2, 9);
@@ -42,7 +43,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new ResultRecorded("buyer-3");
         yield return GetResults.Instance;
         yield return new AwaitResults(8);
-        yield return new DeclareQueue("q", 10, true);
+        yield return new DeclareQueue("q", 10, true, "producer-1");
         yield return new QueueDeclared("q", owner);
         yield return new QueuePut("producer-1", [QueueItem.Text("a"), QueueItem.None, QueueItem.Bytes([1, 2, 3])], TimeSpan.FromSeconds(2));
         yield return new QueuePutDone(3);
@@ -52,10 +53,10 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new QueueItems([new Delivery(7, QueueItem.Text("x")), new Delivery(8, QueueItem.None)]);
         yield return QueueEmpty.Instance;
         yield return new QueueClosed("q");
-        yield return new QueueTaskDone("consumer-1", 2);
+        yield return new QueueTaskDone("consumer-1", [7, 8]);
         yield return new QueueTaskDoneAck(5);
         yield return new QueueError("why");
-        yield return new QueueJoin(TimeSpan.FromSeconds(3));
+        yield return new QueueJoin(TimeSpan.FromSeconds(3), "producer-1");
         yield return new QueueJoined("q");
         yield return new QueueJoinTimedOut(4);
         yield return CloseQueue.Instance;
@@ -66,18 +67,21 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new PipeRefused("taken");
         yield return new PipeData(QueueItem.Text("hello"));
         yield return new PipePeerGone("p");
-        yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3);
-        yield return new SharedGet("counter", "1");
-        yield return new SharedSet("counter", "", SharedScalar.Of("text"));
-        yield return new SharedAdd("counter", "", SharedScalar.Of(1));
-        yield return new SharedCompareAndSet("counter", "k", SharedScalar.None, SharedScalar.Of(2));
-        yield return new SharedAppend("l", SharedScalar.Of(3));
-        yield return new SharedSnapshot("l");
+        yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3, "counter-1");
+        yield return new SharedGet("counter", "1", "counter-1", 4);
+        yield return new SharedSet("counter", "", SharedScalar.Of("text"), "counter-1", 4);
+        yield return new SharedAdd("counter", "", SharedScalar.Of(1), "counter-1", 0);
+        yield return new SharedCompareAndSet("counter", "k", SharedScalar.None, SharedScalar.Of(2), "counter-1", 5);
+        yield return new SharedAppend("l", SharedScalar.Of(3), "counter-1", 6);
+        yield return new SharedSnapshot("l", "counter-1");
+        yield return new SharedStale("counter", 3, 4);
+        yield return new GetSharedStats("counter");
+        yield return new SharedStats("counter", 10, 1, 4, new Dictionary<string, long> { ["counter-1"] = 10 });
         yield return new SharedDone(SharedScalar.Of(4), true);
         yield return new SharedItems(SharedKind.Dict, [KeyValuePair.Create("a", SharedScalar.Of(1))]);
         yield return new SharedError("no");
         yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
-        yield return new Consumed("consumer-2", [Ledger.ItemId(1, 1)], owner, 2);
+        yield return new Consumed("consumer-2", [Ledger.ItemId(1, 1)], owner, [3, 4]);
         yield return new ConsumedAck(2);
         yield return new CheckLedger([10, 20]);
         yield return new LedgerReport(30, 29, 1, 1, 0, new Dictionary<string, long> { ["consumer-1"] = 30 }, ["consumer-1"], 1234);
@@ -126,7 +130,9 @@ public sealed class SimSerializerSpec : SimSpec
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
         PipeData pd => Item(pd.Item),
         QueueStatus qs => (qs with { PutBy = Empty }) + "|" + string.Join(",", qs.PutBy),
-        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}|{c.ThenTaskDone?.Path}|{c.TaskDoneCount}",
+        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}|{c.ThenTaskDone?.Path}|{string.Join(",", c.TaskDone ?? [])}",
+        QueueTaskDone t => $"{t.Consumer}|{string.Join(",", t.Deliveries)}",
+        SharedStats st => $"{st.Object}|{st.Writes}|{st.StaleRefused}|{st.HighestToken}|{string.Join(",", st.WritesBy)}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",
         QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",

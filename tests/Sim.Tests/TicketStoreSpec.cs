@@ -23,6 +23,22 @@ public sealed class TicketStoreSpec : SimSpec, IDisposable
     }
 
     [Fact]
+    public void Temp_files_of_writers_that_died_are_removed_and_those_of_live_ones_kept()
+    {
+        var file = TicketFile.Create(DbPath, 5);
+        // A writer that died between writing its temp file and renaming it (pid 2^22 - 1 is above the default pid_max).
+        var dead = Path.Combine(_folder, $".db.json.{4_194_303}.{Guid.NewGuid():N}.tmp");
+        var live = Path.Combine(_folder, $".db.json.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var other = Path.Combine(_folder, ".other.json.1.x.tmp");
+        foreach (var path in new[] { dead, live, other })
+            File.WriteAllText(path, "{\"count\": 99");
+        Assert.Equal(1, file.RemoveAbandonedTempFiles());
+        Assert.False(File.Exists(dead));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(other));
+    }
+
+    [Fact]
     public async Task Concurrent_searches_never_see_a_torn_file()
     {
         var file = TicketFile.Create(DbPath, 0);
@@ -66,7 +82,7 @@ public sealed class TicketStoreSpec : SimSpec, IDisposable
         TicketFile.Create(DbPath, 3);
         var store = Sys.ActorOf(TicketStore.Props(DbPath));
 
-        store.Tell(SearchTickets.Instance);
+        store.Tell(new SearchTickets("tester"));
         Assert.Equal(new TicketSnapshot(3, 0), ExpectMsg<TicketSnapshot>());
 
         store.Tell(new WriteTickets(2, 5, "buyer-1"));
@@ -84,12 +100,37 @@ public sealed class TicketStoreSpec : SimSpec, IDisposable
     }
 
     [Fact]
+    public void A_write_below_a_token_already_read_with_is_refused()
+    {
+        TicketFile.Create(DbPath, 3);
+        var store = Sys.ActorOf(TicketStore.Props(DbPath));
+        // buyer-1 (token 1) read 3 and stalled; the lock passed on and buyer-2 (token 2) read 3 too.
+        store.Tell(new SearchTickets("buyer-1", 1));
+        ExpectMsg<TicketSnapshot>();
+        store.Tell(new SearchTickets("buyer-2", 2));
+        ExpectMsg<TicketSnapshot>();
+        // buyer-1's late write would oversell: the store has seen token 2 on a read, so it is refused.
+        store.Tell(new WriteTickets(2, 1, "buyer-1"));
+        Assert.Contains("stale fencing token 1", ExpectMsg<TicketWriteRejected>().Reason);
+        store.Tell(new WriteTickets(2, 2, "buyer-2"));
+        ExpectMsg<TicketWriteAccepted>();
+        // An unfenced write (no lock) is refused once the file is guarded by tokens.
+        store.Tell(new WriteTickets(1, 0, "buyer-3"));
+        Assert.Contains("unfenced write", ExpectMsg<TicketWriteRejected>().Reason);
+        Assert.Equal(new TicketRecord(2, 2), new TicketFile(DbPath).Read());
+        // And a buyer that has left the run is refused whatever its token.
+        Sys.EventStream.Publish(new ParticipantExited("buyer-2", -15));
+        store.Tell(new WriteTickets(1, 2, "buyer-2"));
+        ExpectMsg<ParticipantFenced>();
+    }
+
+    [Fact]
     public void Store_reports_a_missing_file_instead_of_crashing()
     {
         var store = Sys.ActorOf(TicketStore.Props(Path.Combine(_folder, "absent.json")));
-        store.Tell(SearchTickets.Instance);
+        store.Tell(new SearchTickets("tester"));
         ExpectMsg<TicketStoreFailed>();
-        store.Tell(SearchTickets.Instance);
+        store.Tell(new SearchTickets("tester"));
         ExpectMsg<TicketStoreFailed>();
     }
 

@@ -18,8 +18,8 @@ public sealed class Buyer : IRole
         var lockTimeout = TimeSpan.FromMilliseconds(info.Int("lock-timeout-ms", 120_000));
         var readyTimeout = TimeSpan.FromMilliseconds(info.Int("ready-timeout-ms", 120_000));
 
-        var tickets = await participant.TicketsAsync().ConfigureAwait(false);
-        var searched = await tickets.SearchAsync().ConfigureAwait(false);
+        var tickets = await participant.TicketsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var searched = await tickets.SearchAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await participant.ReadyAsync(readyTimeout, cancellationToken).ConfigureAwait(false);
 
         Purchase purchase;
@@ -34,12 +34,12 @@ public sealed class Buyer : IRole
                 waitedUs = (long)clock.Elapsed.TotalMicroseconds;
                 grantedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 token = held.Token;
-                purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+                purchase = await BuyAsync(tickets, delay, held, cancellationToken).ConfigureAwait(false);
             }
             heldUs = (long)clock.Elapsed.TotalMicroseconds - waitedUs;
         }
         else
-            purchase = await BuyAsync(tickets, delay, token, cancellationToken).ConfigureAwait(false);
+            purchase = await BuyAsync(tickets, delay, null, cancellationToken).ConfigureAwait(false);
 
         await participant.ReportAsync(new Dictionary<string, long>
         {
@@ -57,15 +57,16 @@ public sealed class Buyer : IRole
 
     private sealed record Purchase(int Seen, bool Bought, bool Rejected);
 
-    private static async Task<Purchase> BuyAsync(TicketStoreClient tickets, TimeSpan delay, long token, CancellationToken cancellationToken)
+    private static async Task<Purchase> BuyAsync(TicketStoreClient tickets, TimeSpan delay, LockHandle? held, CancellationToken cancellationToken)
     {
-        var seen = (await tickets.SearchAsync().ConfigureAwait(false)).Count;
+        // Under the lock the read carries the token too: the store then refuses any older holder's late write.
+        var seen = (await tickets.SearchAsync(held, cancellationToken: cancellationToken).ConfigureAwait(false)).Count;
         // The gap between reading and writing is where the lesson's race lives.
         if (delay > TimeSpan.Zero)
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         if (seen <= 0)
             return new Purchase(seen, false, false);
-        var accepted = await tickets.WriteAsync(seen - 1, token).ConfigureAwait(false);
+        var accepted = await tickets.WriteAsync(seen - 1, held?.Token ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new Purchase(seen, accepted, !accepted);
     }
 }

@@ -2,16 +2,15 @@ namespace Sim.Core.Roles;
 
 /// <summary>
 /// The lesson's shared-data race: <c>increments</c> times, read the shared value, wait <c>delay-ms</c>, write
-/// value + 1. <c>mode=nolock</c> loses updates; <c>mode=lock</c> holds the lock around each read-write;
-/// <c>mode=atomic</c> uses the coordinator's atomic increment instead.
+/// value + 1. <c>mode=nolock</c> loses updates; <c>mode=lock</c> holds the lock around each read-write and fences
+/// both with the lock's token (a holder that lost the lock cannot write); <c>mode=atomic</c> uses the coordinator's
+/// atomic increment instead. The shared object counts the writes it accepted, so the launcher knows what was really
+/// incremented whatever happened to a process.
 /// </summary>
 public sealed class Counter : IRole
 {
     public const string ObjectName = "counter";
     public const string LockName = "counter";
-
-    /// <summary>Dict of increments each process has completed, so a killed process's unfinished share is not counted as lost.</summary>
-    public const string DoneName = "counter-done";
 
     public string Name => "counter";
 
@@ -25,8 +24,7 @@ public sealed class Counter : IRole
         if (mode is not ("nolock" or "lock" or "atomic"))
             throw new FormatException($"parameter mode={mode} is not nolock, lock or atomic");
 
-        var counter = await participant.SharedAsync(ObjectName, SharedKind.Value).ConfigureAwait(false);
-        var done = await participant.SharedAsync(DoneName, SharedKind.Dict).ConfigureAwait(false);
+        var counter = await participant.SharedAsync(ObjectName, SharedKind.Value, cancellationToken: cancellationToken).ConfigureAwait(false);
         var mutex = participant.Lock(LockName);
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
@@ -36,19 +34,16 @@ public sealed class Counter : IRole
             cancellationToken.ThrowIfCancellationRequested();
             if (mode == "atomic")
             {
-                await counter.AddAsync(1).ConfigureAwait(false);
-                await done.AddAsync(1, participant.Name).ConfigureAwait(false);
+                await counter.AddAsync(1, cancellationToken: cancellationToken).ConfigureAwait(false);
                 continue;
             }
             var held = mode == "lock" ? await mutex.AcquireAsync(timeout, cancellationToken).ConfigureAwait(false) : null;
             try
             {
-                var value = (await counter.GetAsync().ConfigureAwait(false)).AsInt();
+                var value = (await counter.GetAsync(fence: held, cancellationToken: cancellationToken).ConfigureAwait(false)).AsInt();
                 if (delay > TimeSpan.Zero)
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                await counter.SetAsync(SharedScalar.Of(value + 1)).ConfigureAwait(false);
-                // Still under the lock: the tally and the value move together.
-                await done.AddAsync(1, participant.Name).ConfigureAwait(false);
+                await counter.SetAsync(SharedScalar.Of(value + 1), fence: held, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -60,7 +55,7 @@ public sealed class Counter : IRole
         {
             ["increments"] = increments,
             ["work_ms"] = (long)clock.Elapsed.TotalMilliseconds,
-        }).ConfigureAwait(false);
+        }, cancellationToken: cancellationToken).ConfigureAwait(false);
         return 0;
     }
 }

@@ -59,7 +59,7 @@ internal static class Codecs
         Add<AcquireTimedOut>("LT", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); }, r => new AcquireTimedOut(r.Str(), r.Long()));
         Add<AcquireRefused>("LF", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.Reason); }, r => new AcquireRefused(r.Str(), r.Long(), r.Str()));
         Add<CancelAcquire>("LC", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); }, r => new CancelAcquire(r.Str(), r.Long(), r.Str()));
-        Add<Release>("LR", (w, m) => { w.Str(m.Lock); w.Long(m.Token); }, r => new Release(r.Str(), r.Long()));
+        Add<Release>("LR", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.OwnerName); }, r => new Release(r.Str(), r.Long(), r.Str()));
         Add<Released>("LD", (w, m) => { w.Str(m.Lock); w.Long(m.Token); }, r => new Released(r.Str(), r.Long()));
         Add<ReleaseRefused>("LX", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.Reason); }, r => new ReleaseRefused(r.Str(), r.Long(), r.Str()));
         Add<GetLockState>("LS", (w, m) => w.Str(m.Lock), r => new GetLockState(r.Str()));
@@ -73,9 +73,10 @@ internal static class Codecs
         Add<ParticipantExited>("PX", (w, m) => { w.Str(m.Name); w.NullableInt(m.ExitCode); }, r => new ParticipantExited(r.Str(), r.NullableInt()));
 
         Add<ExitNoted>("PN", (w, m) => w.Str(m.Name), r => new ExitNoted(r.Str()));
+        Add<ParticipantFenced>("PF", (w, m) => { w.Str(m.Participant); w.Str(m.Reason); }, r => new ParticipantFenced(r.Str(), r.Str()));
 
         // Ticket store
-        Add<SearchTickets>("TS", (_, _) => { }, _ => SearchTickets.Instance);
+        Add<SearchTickets>("TS", (w, m) => { w.Str(m.Reader); w.Long(m.Token); }, r => new SearchTickets(r.Str(), r.Long()));
         Add<TicketSnapshot>("TN", (w, m) => { w.Int(m.Count); w.Long(m.Token); }, r => new TicketSnapshot(r.Int(), r.Long()));
         Add<WriteTickets>("TW", (w, m) => { w.Int(m.Count); w.Long(m.Token); w.Str(m.Writer); }, r => new WriteTickets(r.Int(), r.Long(), r.Str()));
         Add<TicketWriteAccepted>("TA", (w, m) => { w.Int(m.Count); w.Long(m.Token); }, r => new TicketWriteAccepted(r.Int(), r.Long()));
@@ -115,7 +116,8 @@ internal static class Codecs
             var payload = r.Bytes();
             return kind == QueueItemKind.None ? QueueItem.None : new QueueItem(kind, payload);
         }
-        Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); }, r => new DeclareQueue(r.Str(), r.Int(), r.Bool()));
+        Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Str(m.Participant); },
+            r => new DeclareQueue(r.Str(), r.Int(), r.Bool(), r.Str()));
         Add<QueueDeclared>("QR", (w, m) => { w.Str(m.Queue); w.Ref(m.Ref); }, r => new QueueDeclared(r.Str(), r.Ref()));
         Add<QueuePut>("QP", (w, m) => { w.Str(m.Producer); w.List(m.Items, i => Item(w, i)); w.Time(m.Timeout); },
             r => new QueuePut(r.Str(), r.List(() => ReadItem(r)), r.Time()));
@@ -127,10 +129,10 @@ internal static class Codecs
             r => new QueueItems(r.List(() => new Delivery(r.Long(), ReadItem(r)))));
         Add<QueueEmpty>("QE", (_, _) => { }, _ => QueueEmpty.Instance);
         Add<QueueClosed>("QC", (w, m) => w.Str(m.Queue), r => new QueueClosed(r.Str()));
-        Add<QueueTaskDone>("QT", (w, m) => { w.Str(m.Consumer); w.Int(m.Count); }, r => new QueueTaskDone(r.Str(), r.Int()));
+        Add<QueueTaskDone>("QT", (w, m) => { w.Str(m.Consumer); w.List(m.Deliveries, w.Long); }, r => new QueueTaskDone(r.Str(), r.List(r.Long)));
         Add<QueueTaskDoneAck>("QA", (w, m) => w.Long(m.Unfinished), r => new QueueTaskDoneAck(r.Long()));
         Add<QueueError>("QX", (w, m) => w.Str(m.Reason), r => new QueueError(r.Str()));
-        Add<QueueJoin>("QJ", (w, m) => w.Time(m.Timeout), r => new QueueJoin(r.Time()));
+        Add<QueueJoin>("QJ", (w, m) => { w.Time(m.Timeout); w.Str(m.Participant); }, r => new QueueJoin(r.Time(), r.Str()));
         Add<QueueJoined>("QK", (w, m) => w.Str(m.Queue), r => new QueueJoined(r.Str()));
         Add<QueueJoinTimedOut>("QL", (w, m) => w.Long(m.Unfinished), r => new QueueJoinTimedOut(r.Long()));
         Add<CloseQueue>("QZ", (_, _) => { }, _ => CloseQueue.Instance);
@@ -155,15 +157,31 @@ internal static class Codecs
         // Shared data
         void Scalar(WireWriter w, SharedScalar v) { w.Int((int)v.Kind); w.Long(v.Int); w.Real(v.Real); w.Str(v.Text); }
         SharedScalar ReadScalar(WireReader r) => new((SharedScalarKind)r.Int(), r.Long(), r.Real(), r.Str());
-        Add<DeclareShared>("SD", (w, m) => { w.Str(m.Object); w.Int((int)m.Kind); Scalar(w, m.Initial); w.Int(m.Length); },
-            r => new DeclareShared(r.Str(), (SharedKind)r.Int(), ReadScalar(r), r.Int()));
-        Add<SharedGet>("SG", (w, m) => { w.Str(m.Object); w.Str(m.Key); }, r => new SharedGet(r.Str(), r.Str()));
-        Add<SharedSet>("SS", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Value); }, r => new SharedSet(r.Str(), r.Str(), ReadScalar(r)));
-        Add<SharedAdd>("SA", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Delta); }, r => new SharedAdd(r.Str(), r.Str(), ReadScalar(r)));
-        Add<SharedCompareAndSet>("SC", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Expected); Scalar(w, m.New); },
-            r => new SharedCompareAndSet(r.Str(), r.Str(), ReadScalar(r), ReadScalar(r)));
-        Add<SharedAppend>("SP", (w, m) => { w.Str(m.Object); Scalar(w, m.Value); }, r => new SharedAppend(r.Str(), ReadScalar(r)));
-        Add<SharedSnapshot>("SN", (w, m) => w.Str(m.Object), r => new SharedSnapshot(r.Str()));
+        Add<DeclareShared>("SD", (w, m) => { w.Str(m.Object); w.Int((int)m.Kind); Scalar(w, m.Initial); w.Int(m.Length); w.Str(m.Participant); },
+            r => new DeclareShared(r.Str(), (SharedKind)r.Int(), ReadScalar(r), r.Int(), r.Str()));
+        Add<SharedGet>("SG", (w, m) => { w.Str(m.Object); w.Str(m.Key); w.Str(m.Participant); w.Long(m.Token); },
+            r => new SharedGet(r.Str(), r.Str(), r.Str(), r.Long()));
+        Add<SharedSet>("SS", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Value); w.Str(m.Participant); w.Long(m.Token); },
+            r => new SharedSet(r.Str(), r.Str(), ReadScalar(r), r.Str(), r.Long()));
+        Add<SharedAdd>("SA", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Delta); w.Str(m.Participant); w.Long(m.Token); },
+            r => new SharedAdd(r.Str(), r.Str(), ReadScalar(r), r.Str(), r.Long()));
+        Add<SharedCompareAndSet>("SC", (w, m) =>
+            {
+                w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Expected); Scalar(w, m.New); w.Str(m.Participant); w.Long(m.Token);
+            },
+            r => new SharedCompareAndSet(r.Str(), r.Str(), ReadScalar(r), ReadScalar(r), r.Str(), r.Long()));
+        Add<SharedAppend>("SP", (w, m) => { w.Str(m.Object); Scalar(w, m.Value); w.Str(m.Participant); w.Long(m.Token); },
+            r => new SharedAppend(r.Str(), ReadScalar(r), r.Str(), r.Long()));
+        Add<SharedSnapshot>("SN", (w, m) => { w.Str(m.Object); w.Str(m.Participant); }, r => new SharedSnapshot(r.Str(), r.Str()));
+        Add<SharedStale>("SX", (w, m) => { w.Str(m.Object); w.Long(m.Token); w.Long(m.Highest); }, r => new SharedStale(r.Str(), r.Long(), r.Long()));
+        Add<GetSharedStats>("ST", (w, m) => w.Str(m.Object), r => new GetSharedStats(r.Str()));
+        Add<SharedStats>("SZ", (w, m) =>
+            {
+                w.Str(m.Object); w.Long(m.Writes); w.Long(m.StaleRefused); w.Long(m.HighestToken);
+                w.List(m.WritesBy.ToList(), kv => { w.Str(kv.Key); w.Long(kv.Value); });
+            },
+            r => new SharedStats(r.Str(), r.Long(), r.Long(), r.Long(),
+                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)));
         Add<SharedDone>("SO", (w, m) => { Scalar(w, m.Value); w.Bool(m.Swapped); }, r => new SharedDone(ReadScalar(r), r.Bool()));
         Add<SharedItems>("SI", (w, m) => { w.Int((int)m.Kind); w.List(m.Items, kv => { w.Str(kv.Key); Scalar(w, kv.Value); }); },
             r => new SharedItems((SharedKind)r.Int(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
@@ -175,9 +193,9 @@ internal static class Codecs
                 w.Str(m.Consumer); w.List(m.Ids, w.Long); w.Bool(m.ThenTaskDone is not null);
                 if (m.ThenTaskDone is not null)
                     w.Ref(m.ThenTaskDone);
-                w.Int(m.TaskDoneCount);
+                w.List(m.TaskDone ?? [], w.Long);
             },
-            r => new Consumed(r.Str(), r.List(r.Long), r.Bool() ? r.Ref() : null, r.Int()));
+            r => new Consumed(r.Str(), r.List(r.Long), r.Bool() ? r.Ref() : null, r.List(r.Long)));
         Add<ConsumedAck>("GA", (w, m) => w.Int(m.Count), r => new ConsumedAck(r.Int()));
         Add<CheckLedger>("GK", (w, m) => w.List(m.Produced, w.Long), r => new CheckLedger(r.List(r.Long)));
         Add<LedgerReport>("GR", (w, m) =>

@@ -1,0 +1,99 @@
+using Akka.Actor;
+
+namespace Sim.Core;
+
+/// <summary>The coordinator is gone (its node died or became unreachable): no call of this participant can be answered.</summary>
+public sealed class CoordinatorLostException(string message, CancellationToken token) : OperationCanceledException(message, token);
+
+/// <summary>
+/// What every client handle of one participant shares: the name it speaks for, and the two signals that end all of
+/// its calls at once: the coordinator is lost, or the participant was fenced (it is being terminated and must send
+/// nothing more). Every call goes through <see cref="AskAsync"/>, so no call outlives either signal.
+/// </summary>
+public sealed class ClientLink : IDisposable
+{
+    private readonly CancellationTokenSource _fenced = new();
+    private readonly CancellationTokenSource _ended;
+    private readonly CancellationToken _coordinatorLost;
+
+    public ClientLink(string participant, CancellationToken coordinatorLost)
+    {
+        Participant = participant;
+        _coordinatorLost = coordinatorLost;
+        _ended = CancellationTokenSource.CreateLinkedTokenSource(_fenced.Token, coordinatorLost);
+    }
+
+    /// <summary>A link for code on the coordinator's own node (the launcher, a test): it is never lost nor fenced.</summary>
+    public static ClientLink Local(string participant = "coordinator") => new(participant, CancellationToken.None);
+
+    public string Participant { get; }
+
+    /// <summary>Cancelled when the coordinator is lost or the participant is fenced.</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    public bool IsFenced => _fenced.IsCancellationRequested;
+
+    /// <summary>From now on every call fails at once and nothing more is sent (terminate: the role stops before goodbye).</summary>
+    public void Fence() => _fenced.Cancel();
+
+    /// <summary>Throws if the link has ended; call before a one-way send.</summary>
+    public void ThrowIfEnded()
+    {
+        if (_ended.IsCancellationRequested)
+            throw EndedError(null);
+    }
+
+    /// <summary>
+    /// Asks <paramref name="target"/> and returns its answer. Fails with <see cref="ParticipantFencedException"/> when the
+    /// coordinator refused a participant that has left, <see cref="CoordinatorLostException"/> when the coordinator is
+    /// gone, <see cref="ParticipantFencedException"/> when this side was fenced, and <see cref="TimeoutException"/> when no
+    /// answer came within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<object> AskAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ThrowIfEnded();
+        object reply;
+        CancellationTokenSource? linked = null;
+        var token = Ended;
+        if (cancellationToken.CanBeCanceled)
+        {
+            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Ended);
+            token = linked.Token;
+        }
+        try
+        {
+            reply = await target.Ask<object>(message, timeout, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (_ended.IsCancellationRequested && e is not CoordinatorLostException)
+        {
+            throw EndedError(e);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new TimeoutException($"{Describe(target)} did not answer {message.GetType().Name} within {timeout.TotalSeconds:0.###} s", e);
+        }
+        finally
+        {
+            linked?.Dispose();
+        }
+        if (reply is ParticipantFenced fenced)
+            throw new ParticipantFencedException(fenced.Reason);
+        return reply;
+    }
+
+    private Exception EndedError(Exception? inner) =>
+        _coordinatorLost.IsCancellationRequested
+            ? new CoordinatorLostException($"{Participant}: the coordinator is lost", _coordinatorLost)
+            : new ParticipantFencedException($"{Participant} is leaving the run: it sends nothing more");
+
+    private static string Describe(IActorRef target) => target.Path.Name;
+
+    public void Dispose()
+    {
+        _ended.Dispose();
+        _fenced.Dispose();
+    }
+
+    public override string ToString() =>
+        $"ClientLink(participant={Participant}{(_coordinatorLost.IsCancellationRequested ? ", coordinator lost" : "")}{(IsFenced ? ", fenced" : "")})";
+}
