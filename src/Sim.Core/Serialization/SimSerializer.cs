@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
@@ -32,9 +35,20 @@ public sealed class SimSerializer(ExtendedActorSystem system) : SerializerWithSt
     public override object FromBinary(byte[] bytes, string manifest)
     {
         if (!Codecs.ByManifest.TryGetValue(manifest, out var codec))
-            throw new System.Runtime.Serialization.SerializationException($"unknown Sim manifest '{manifest}'");
-        using var reader = new WireReader(new MemoryStream(bytes, writable: false), system);
-        return codec.Read(reader);
+            throw new SerializationException($"unknown Sim manifest '{manifest}'");
+        try
+        {
+            var reader = new WireReader(bytes, system);
+            var message = codec.Read(reader);
+            reader.End();
+            return message;
+        }
+        catch (Exception e)
+        {
+            // Not only the reader's own errors: Akka's path parser, a record's constructor or a dictionary of
+            // duplicate keys throw others. The remote layer expects this one type for a bad message.
+            throw new SerializationException($"invalid Sim message '{manifest}' ({bytes.Length} bytes): {e.Message}", e);
+        }
     }
 }
 
@@ -111,9 +125,11 @@ internal static class Codecs
         void Item(WireWriter w, QueueItem item) { w.Int((int)item.Kind); w.Bytes(item.Payload); }
         QueueItem ReadItem(WireReader r)
         {
-            var kind = (QueueItemKind)r.Int();
+            var kind = r.Kind<QueueItemKind>();
             var payload = r.Bytes();
-            return kind == QueueItemKind.None ? QueueItem.None : new QueueItem(kind, payload);
+            if (kind == QueueItemKind.None)
+                return payload.Length == 0 ? QueueItem.None : throw new SerializationException($"None item with {payload.Length} payload bytes");
+            return new QueueItem(kind, payload);
         }
         Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); }, r => new DeclareQueue(r.Str(), r.Int(), r.Bool()));
         Add<QueueDeclared>("QR", (w, m) => { w.Str(m.Queue); w.Ref(m.Ref); }, r => new QueueDeclared(r.Str(), r.Ref()));
@@ -154,9 +170,9 @@ internal static class Codecs
 
         // Shared data
         void Scalar(WireWriter w, SharedScalar v) { w.Int((int)v.Kind); w.Long(v.Int); w.Real(v.Real); w.Str(v.Text); }
-        SharedScalar ReadScalar(WireReader r) => new((SharedScalarKind)r.Int(), r.Long(), r.Real(), r.Str());
+        SharedScalar ReadScalar(WireReader r) => new(r.Kind<SharedScalarKind>(), r.Long(), r.Real(), r.Str());
         Add<DeclareShared>("SD", (w, m) => { w.Str(m.Object); w.Int((int)m.Kind); Scalar(w, m.Initial); w.Int(m.Length); },
-            r => new DeclareShared(r.Str(), (SharedKind)r.Int(), ReadScalar(r), r.Int()));
+            r => new DeclareShared(r.Str(), r.Kind<SharedKind>(), ReadScalar(r), r.Int()));
         Add<SharedGet>("SG", (w, m) => { w.Str(m.Object); w.Str(m.Key); }, r => new SharedGet(r.Str(), r.Str()));
         Add<SharedSet>("SS", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Value); }, r => new SharedSet(r.Str(), r.Str(), ReadScalar(r)));
         Add<SharedAdd>("SA", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Delta); }, r => new SharedAdd(r.Str(), r.Str(), ReadScalar(r)));
@@ -166,7 +182,7 @@ internal static class Codecs
         Add<SharedSnapshot>("SN", (w, m) => w.Str(m.Object), r => new SharedSnapshot(r.Str()));
         Add<SharedDone>("SO", (w, m) => { Scalar(w, m.Value); w.Bool(m.Swapped); }, r => new SharedDone(ReadScalar(r), r.Bool()));
         Add<SharedItems>("SI", (w, m) => { w.Int((int)m.Kind); w.List(m.Items, kv => { w.Str(kv.Key); Scalar(w, kv.Value); }); },
-            r => new SharedItems((SharedKind)r.Int(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
+            r => new SharedItems(r.Kind<SharedKind>(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
         Add<SharedError>("SE", (w, m) => w.Str(m.Reason), r => new SharedError(r.Str()));
 
         // Ledger
@@ -231,37 +247,111 @@ internal sealed class WireWriter(Stream stream) : IDisposable
     public void Dispose() => _writer.Dispose();
 }
 
-internal sealed class WireReader(Stream stream, ExtendedActorSystem system) : IDisposable
+/// <summary>
+/// Reads a message body from bytes off the network, which are not trusted: every length is checked against the
+/// bytes left before anything is allocated for it (a few bytes cannot claim megabytes), and truncated, left-over
+/// or invalid bytes (undefined enum values, bad UTF-8, unparsable actor paths) are errors, never guesses.
+/// </summary>
+internal sealed class WireReader(byte[] bytes, ExtendedActorSystem system)
 {
-    private readonly BinaryReader _reader = new(stream, Encoding.UTF8, leaveOpen: false);
+    // Throws on invalid UTF-8 where Encoding.UTF8 would substitute U+FFFD: a corrupt string is a corrupt message.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public string Str() => _reader.ReadString();
-    public int Int() => _reader.ReadInt32();
-    public long Long() => _reader.ReadInt64();
-    public TimeSpan Time() => TimeSpan.FromTicks(_reader.ReadInt64());
-    public bool Bool() => _reader.ReadBoolean();
-    public double Real() => _reader.ReadDouble();
+    private int _position;
+
+    private int Remaining => bytes.Length - _position;
+
+    public string Str()
+    {
+        var length = StringLength();
+        return length == 0 ? string.Empty : StrictUtf8.GetString(Take(length, "string"));
+    }
+
+    public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(sizeof(int), "int"));
+    public long Long() => BinaryPrimitives.ReadInt64LittleEndian(Take(sizeof(long), "long"));
+    public TimeSpan Time() => TimeSpan.FromTicks(Long());
+    public double Real() => BinaryPrimitives.ReadDoubleLittleEndian(Take(sizeof(double), "double"));
+
+    public bool Bool() => Take(1, "bool")[0] switch
+    {
+        0 => false,
+        1 => true,
+        var other => throw Invalid($"bool byte {other}"),
+    };
+
+    /// <summary>An enum written as an int. Sim's wire enums are bytes; only their defined values are accepted.</summary>
+    public TEnum Kind<TEnum>() where TEnum : struct, Enum
+    {
+        var value = Int();
+        if (value is >= 0 and <= byte.MaxValue && Enum.IsDefined(Unsafe.BitCast<byte, TEnum>((byte)value)))
+            return Unsafe.BitCast<byte, TEnum>((byte)value);
+        throw Invalid($"{value} is not a {typeof(TEnum).Name}");
+    }
 
     public byte[] Bytes()
     {
-        var length = _reader.ReadInt32();
+        var length = Int();
         if (length < 0 || length > QueueItem.MaxPayloadBytes)
-            throw new System.Runtime.Serialization.SerializationException($"payload length {length} out of range");
-        return _reader.ReadBytes(length);
+            throw Invalid($"payload length {length} out of range");
+        return length == 0 ? [] : Take(length, "payload").ToArray();
     }
-    public int? NullableInt() => _reader.ReadBoolean() ? _reader.ReadInt32() : null;
-    public IActorRef Ref() => system.Provider.ResolveActorRef(_reader.ReadString());
+
+    public int? NullableInt() => Bool() ? Int() : null;
+
+    public IActorRef Ref()
+    {
+        var path = Str();
+        var resolved = system.Provider.ResolveActorRef(path);
+        // Akka answers a path it cannot parse with dead letters (remote: "" with no one), which would hide the error.
+        if (resolved is null || (ReferenceEquals(resolved, system.DeadLetters) && !ActorPath.TryParse(path, out _)))
+            throw Invalid($"'{(path.Length <= 100 ? path : path[..100] + "...")}' is not an actor path");
+        return resolved;
+    }
 
     public List<T> List<T>(Func<T> readItem)
     {
-        var count = _reader.ReadInt32();
-        if (count < 0 || count > 10_000_000)
-            throw new System.Runtime.Serialization.SerializationException($"list length {count} out of range");
+        var count = Int();
+        // Every item of every codec takes at least one byte: a count above the bytes left is a lie, and is
+        // caught before the list is sized for it.
+        if (count < 0 || count > Remaining)
+            throw Invalid($"list of {count} items in {Remaining} bytes");
         var items = new List<T>(count);
         for (var i = 0; i < count; i++)
             items.Add(readItem());
         return items;
     }
 
-    public void Dispose() => _reader.Dispose();
+    /// <summary>The message must have used every byte: left-over bytes mean a corrupt or mismatched message.</summary>
+    public void End()
+    {
+        if (Remaining != 0)
+            throw Invalid($"{Remaining} bytes left over");
+    }
+
+    private ReadOnlySpan<byte> Take(int count, string what)
+    {
+        if (count > Remaining)
+            throw Invalid($"truncated: {what} of {count} bytes at offset {_position}, {Remaining} left");
+        var span = new ReadOnlySpan<byte>(bytes, _position, count);
+        _position += count;
+        return span;
+    }
+
+    // BinaryWriter's 7-bit encoded length: at most 5 bytes, a non-negative int, no more than the bytes left.
+    private int StringLength()
+    {
+        var value = 0;
+        for (var shift = 0; shift <= 28; shift += 7)
+        {
+            var b = Take(1, "string length")[0];
+            if (shift == 28 && b > 0x07)
+                throw Invalid($"string length at offset {_position - 5} out of range");
+            value |= (b & 0x7F) << shift;
+            if (b < 0x80)
+                return value <= Remaining ? value : throw Invalid($"string of {value} bytes in {Remaining} bytes");
+        }
+        throw new InvalidOperationException("unreachable: the fifth byte ends the length or fails");
+    }
+
+    private static SerializationException Invalid(string detail) => new(detail);
 }
