@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.Serialization;
@@ -26,10 +27,9 @@ public sealed class SimSerializer(ExtendedActorSystem system) : SerializerWithSt
     {
         if (!Codecs.ByType.TryGetValue(obj.GetType(), out var codec))
             throw new ArgumentException($"{obj.GetType()} has no Sim wire format; register it in {nameof(Codecs)}");
-        using var stream = new MemoryStream(64);
-        using (var writer = new WireWriter(stream))
-            codec.Write(writer, obj);
-        return stream.ToArray();
+        using var writer = new WireWriter();
+        codec.Write(writer, obj);
+        return writer.ToArray();
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
@@ -211,40 +211,110 @@ internal static class Codecs
     }
 }
 
-internal sealed class WireWriter(Stream stream) : IDisposable
+/// <summary>
+/// Writes a message body in BinaryWriter's layout (little-endian numbers, strings as UTF-8 after a 7-bit encoded
+/// byte count), straight into a pooled buffer: the one array allocated is the message itself.
+/// </summary>
+internal sealed class WireWriter : IDisposable
 {
-    private readonly BinaryWriter _writer = new(stream, Encoding.UTF8, leaveOpen: true);
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(256);
+    private int _position;
 
-    public void Str(string value) => _writer.Write(value);
-    public void Int(int value) => _writer.Write(value);
-    public void Long(long value) => _writer.Write(value);
-    public void Time(TimeSpan value) => _writer.Write(value.Ticks);
-    public void Bool(bool value) => _writer.Write(value);
-    public void Real(double value) => _writer.Write(value);
+    public void Str(string value)
+    {
+        // Names are short: up to 41 chars take at most 126 bytes, so the length prefix is one byte, written after.
+        if (value.Length <= 41)
+        {
+            var span = Reserve(1 + (value.Length + 1) * 3);
+            var length = Encoding.UTF8.GetBytes(value, span[1..]);
+            span[0] = (byte)length;
+            _position += 1 + length;
+            return;
+        }
+        var count = Encoding.UTF8.GetByteCount(value);
+        SevenBit((uint)count);
+        _position += Encoding.UTF8.GetBytes(value, Reserve(count));
+    }
+
+    public void Int(int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(Reserve(sizeof(int)), value);
+        _position += sizeof(int);
+    }
+
+    public void Long(long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(Reserve(sizeof(long)), value);
+        _position += sizeof(long);
+    }
+
+    public void Time(TimeSpan value) => Long(value.Ticks);
+
+    public void Bool(bool value)
+    {
+        Reserve(1)[0] = value ? (byte)1 : (byte)0;
+        _position++;
+    }
+
+    public void Real(double value)
+    {
+        BinaryPrimitives.WriteDoubleLittleEndian(Reserve(sizeof(double)), value);
+        _position += sizeof(double);
+    }
 
     public void Bytes(byte[] value)
     {
-        _writer.Write(value.Length);
-        _writer.Write(value);
+        Int(value.Length);
+        value.CopyTo(Reserve(value.Length));
+        _position += value.Length;
     }
 
     public void NullableInt(int? value)
     {
-        _writer.Write(value.HasValue);
+        Bool(value.HasValue);
         if (value.HasValue)
-            _writer.Write(value.Value);
+            Int(value.Value);
     }
 
-    public void Ref(IActorRef value) => _writer.Write(Akka.Serialization.Serialization.SerializedActorPath(value));
+    public void Ref(IActorRef value) => Str(Akka.Serialization.Serialization.SerializedActorPath(value));
 
     public void List<T>(IReadOnlyCollection<T> items, Action<T> writeItem)
     {
-        _writer.Write(items.Count);
+        Int(items.Count);
         foreach (var item in items)
             writeItem(item);
     }
 
-    public void Dispose() => _writer.Dispose();
+    public byte[] ToArray() => _buffer.AsSpan(0, _position).ToArray();
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private void SevenBit(uint value)
+    {
+        var span = Reserve(5);
+        var i = 0;
+        for (; value >= 0x80; value >>= 7)
+            span[i++] = (byte)(value | 0x80);
+        span[i++] = (byte)value;
+        _position += i;
+    }
+
+    // Room for count more bytes at the position; the caller advances the position by what it wrote.
+    private Span<byte> Reserve(int count)
+    {
+        if (_buffer.Length - _position < count)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _position + count));
+            _buffer.AsSpan(0, _position).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        return _buffer.AsSpan(_position, count);
+    }
 }
 
 /// <summary>
