@@ -109,6 +109,27 @@ public sealed class SimSerializerSpec : SimSpec
         }
     }
 
+    [Fact]
+    public void Messages_larger_than_the_writers_first_buffer_and_long_strings_round_trip()
+    {
+        // The samples are small; these take the writer's growth and its long-string (multi-byte length) path.
+        var items = Enumerable.Range(0, 2000).Select(i => QueueItem.Bytes(Enumerable.Range(0, 64).Select(b => (byte)(b * i)).ToArray())).ToList();
+        ISimMessage[] large =
+        [
+            new QueuePut(new string('p', 41), items, TimeSpan.FromSeconds(2)),
+            new QueueError(new string('x', 42)),
+            new QueueError(new string('\u20ac', 41)),
+            new QueueError("pair \ud83d\ude00 " + new string('\u00e9', 20_000)),
+            new PipeData(QueueItem.Bytes(new byte[QueueItem.MessageBytes])),
+        ];
+        var serializer = (SimSerializer)Sys.Serialization.FindSerializerFor(large[0]);
+        foreach (var message in large)
+        {
+            var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+            Assert.Equal(Describe(message), Describe(back));
+        }
+    }
+
     private static readonly IReadOnlyDictionary<string, long> Empty = new Dictionary<string, long>();
 
     private static string Item(QueueItem item) => $"{item.Kind}:{Convert.ToHexString(item.Payload)}";

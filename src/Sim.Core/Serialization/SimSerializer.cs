@@ -46,7 +46,7 @@ public sealed class SimSerializer(ExtendedActorSystem system) : SerializerWithSt
         catch (Exception e)
         {
             // Not only the reader's own errors: Akka's path parser, a record's constructor or a dictionary of
-            // duplicate keys throw others. The remote layer expects this one type for a bad message.
+            // duplicate keys throw others. One exception type for every bad message, naming its manifest.
             throw new SerializationException($"invalid Sim message '{manifest}' ({bytes.Length} bytes): {e.Message}", e);
         }
     }
