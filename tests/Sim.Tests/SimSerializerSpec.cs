@@ -8,9 +8,9 @@ namespace Sim.Tests;
 
 public sealed class SimSerializerSpec : SimSpec
 {
-    private IEnumerable<ISimMessage> Samples()
+    /// <summary>One or more samples of every Sim message type (the fuzz spec mutates their bytes too).</summary>
+    internal static IEnumerable<ISimMessage> Samples(IActorRef owner)
     {
-        var owner = CreateTestProbe().Ref;
         yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500), 2);
         yield return new Granted("tickets", 7, 12);
         yield return new AcquireTimedOut("tickets", 7);
@@ -94,7 +94,7 @@ public sealed class SimSerializerSpec : SimSpec
         var messageTypes = typeof(ISimMessage).Assembly.GetTypes()
             .Where(t => typeof(ISimMessage).IsAssignableFrom(t) && t is { IsInterface: false, IsAbstract: false })
             .ToHashSet();
-        var sampled = Samples().Select(s => s.GetType()).ToHashSet();
+        var sampled = Samples(CreateTestProbe().Ref).Select(s => s.GetType()).ToHashSet();
         Assert.Empty(messageTypes.Except(sampled).Select(t => t.Name));
     }
 
@@ -102,13 +102,34 @@ public sealed class SimSerializerSpec : SimSpec
     public void Every_sample_round_trips_through_the_sim_serializer()
     {
         var serialization = Sys.Serialization;
-        foreach (var message in Samples())
+        foreach (var message in Samples(CreateTestProbe().Ref))
         {
             var serializer = serialization.FindSerializerFor(message);
             Assert.IsType<SimSerializer>(serializer);
             var bytes = serializer.ToBinary(message);
             var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
             var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
+            Assert.Equal(Describe(message), Describe(back));
+        }
+    }
+
+    [Fact]
+    public void Messages_larger_than_the_writers_first_buffer_and_long_strings_round_trip()
+    {
+        // The samples are small; these take the writer's growth and its long-string (multi-byte length) path.
+        var items = Enumerable.Range(0, 2000).Select(i => QueueItem.Bytes(Enumerable.Range(0, 64).Select(b => (byte)(b * i)).ToArray())).ToList();
+        ISimMessage[] large =
+        [
+            new QueuePut(new string('p', 41), items, TimeSpan.FromSeconds(2)),
+            new QueueError(new string('x', 42)),
+            new QueueError(new string('\u20ac', 41)),
+            new QueueError("pair \ud83d\ude00 " + new string('\u00e9', 20_000)),
+            new PipeData(QueueItem.Bytes(new byte[QueueItem.MessageBytes])),
+        ];
+        var serializer = (SimSerializer)Sys.Serialization.FindSerializerFor(large[0]);
+        foreach (var message in large)
+        {
+            var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
             Assert.Equal(Describe(message), Describe(back));
         }
     }

@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
@@ -23,18 +27,28 @@ public sealed class SimSerializer(ExtendedActorSystem system) : SerializerWithSt
     {
         if (!Codecs.ByType.TryGetValue(obj.GetType(), out var codec))
             throw new ArgumentException($"{obj.GetType()} has no Sim wire format; register it in {nameof(Codecs)}");
-        using var stream = new MemoryStream(64);
-        using (var writer = new WireWriter(stream))
-            codec.Write(writer, obj);
-        return stream.ToArray();
+        using var writer = new WireWriter();
+        codec.Write(writer, obj);
+        return writer.ToArray();
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         if (!Codecs.ByManifest.TryGetValue(manifest, out var codec))
-            throw new System.Runtime.Serialization.SerializationException($"unknown Sim manifest '{manifest}'");
-        using var reader = new WireReader(new MemoryStream(bytes, writable: false), system);
-        return codec.Read(reader);
+            throw new SerializationException($"unknown Sim manifest '{manifest}'");
+        try
+        {
+            var reader = new WireReader(bytes, system);
+            var message = codec.Read(reader);
+            reader.End();
+            return message;
+        }
+        catch (Exception e)
+        {
+            // Not only the reader's own errors: Akka's path parser, a record's constructor or a dictionary of
+            // duplicate keys throw others. One exception type for every bad message, naming its manifest.
+            throw new SerializationException($"invalid Sim message '{manifest}' ({bytes.Length} bytes): {e.Message}", e);
+        }
     }
 }
 
@@ -112,9 +126,11 @@ internal static class Codecs
         void Item(WireWriter w, QueueItem item) { w.Int((int)item.Kind); w.Bytes(item.Payload); }
         QueueItem ReadItem(WireReader r)
         {
-            var kind = (QueueItemKind)r.Int();
+            var kind = r.Kind<QueueItemKind>();
             var payload = r.Bytes();
-            return kind == QueueItemKind.None ? QueueItem.None : new QueueItem(kind, payload);
+            if (kind == QueueItemKind.None)
+                return payload.Length == 0 ? QueueItem.None : throw new SerializationException($"None item with {payload.Length} payload bytes");
+            return new QueueItem(kind, payload);
         }
         Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Str(m.Participant); },
             r => new DeclareQueue(r.Str(), r.Int(), r.Bool(), r.Str()));
@@ -156,9 +172,9 @@ internal static class Codecs
 
         // Shared data
         void Scalar(WireWriter w, SharedScalar v) { w.Int((int)v.Kind); w.Long(v.Int); w.Real(v.Real); w.Str(v.Text); }
-        SharedScalar ReadScalar(WireReader r) => new((SharedScalarKind)r.Int(), r.Long(), r.Real(), r.Str());
+        SharedScalar ReadScalar(WireReader r) => new(r.Kind<SharedScalarKind>(), r.Long(), r.Real(), r.Str());
         Add<DeclareShared>("SD", (w, m) => { w.Str(m.Object); w.Int((int)m.Kind); Scalar(w, m.Initial); w.Int(m.Length); w.Str(m.Participant); },
-            r => new DeclareShared(r.Str(), (SharedKind)r.Int(), ReadScalar(r), r.Int(), r.Str()));
+            r => new DeclareShared(r.Str(), r.Kind<SharedKind>(), ReadScalar(r), r.Int(), r.Str()));
         Add<SharedGet>("SG", (w, m) => { w.Str(m.Object); w.Str(m.Key); w.Str(m.Participant); w.Long(m.Token); },
             r => new SharedGet(r.Str(), r.Str(), r.Str(), r.Long()));
         Add<SharedSet>("SS", (w, m) => { w.Str(m.Object); w.Str(m.Key); Scalar(w, m.Value); w.Str(m.Participant); w.Long(m.Token); },
@@ -184,7 +200,7 @@ internal static class Codecs
                 r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)));
         Add<SharedDone>("SO", (w, m) => { Scalar(w, m.Value); w.Bool(m.Swapped); }, r => new SharedDone(ReadScalar(r), r.Bool()));
         Add<SharedItems>("SI", (w, m) => { w.Int((int)m.Kind); w.List(m.Items, kv => { w.Str(kv.Key); Scalar(w, kv.Value); }); },
-            r => new SharedItems((SharedKind)r.Int(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
+            r => new SharedItems(r.Kind<SharedKind>(), r.List(() => KeyValuePair.Create(r.Str(), ReadScalar(r)))));
         Add<SharedError>("SE", (w, m) => w.Str(m.Reason), r => new SharedError(r.Str()));
 
         // Ledger
@@ -213,73 +229,217 @@ internal static class Codecs
     }
 }
 
-internal sealed class WireWriter(Stream stream) : IDisposable
+/// <summary>
+/// Writes a message body in BinaryWriter's layout (little-endian numbers, strings as UTF-8 after a 7-bit encoded
+/// byte count), straight into a pooled buffer: the one array allocated is the message itself.
+/// </summary>
+internal sealed class WireWriter : IDisposable
 {
-    private readonly BinaryWriter _writer = new(stream, Encoding.UTF8, leaveOpen: true);
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(256);
+    private int _position;
 
-    public void Str(string value) => _writer.Write(value);
-    public void Int(int value) => _writer.Write(value);
-    public void Long(long value) => _writer.Write(value);
-    public void Time(TimeSpan value) => _writer.Write(value.Ticks);
-    public void Bool(bool value) => _writer.Write(value);
-    public void Real(double value) => _writer.Write(value);
+    public void Str(string value)
+    {
+        // Names are short: up to 41 chars take at most 126 bytes, so the length prefix is one byte, written after.
+        if (value.Length <= 41)
+        {
+            var span = Reserve(1 + (value.Length + 1) * 3);
+            var length = Encoding.UTF8.GetBytes(value, span[1..]);
+            span[0] = (byte)length;
+            _position += 1 + length;
+            return;
+        }
+        var count = Encoding.UTF8.GetByteCount(value);
+        SevenBit((uint)count);
+        _position += Encoding.UTF8.GetBytes(value, Reserve(count));
+    }
+
+    public void Int(int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(Reserve(sizeof(int)), value);
+        _position += sizeof(int);
+    }
+
+    public void Long(long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(Reserve(sizeof(long)), value);
+        _position += sizeof(long);
+    }
+
+    public void Time(TimeSpan value) => Long(value.Ticks);
+
+    public void Bool(bool value)
+    {
+        Reserve(1)[0] = value ? (byte)1 : (byte)0;
+        _position++;
+    }
+
+    public void Real(double value)
+    {
+        BinaryPrimitives.WriteDoubleLittleEndian(Reserve(sizeof(double)), value);
+        _position += sizeof(double);
+    }
 
     public void Bytes(byte[] value)
     {
-        _writer.Write(value.Length);
-        _writer.Write(value);
+        Int(value.Length);
+        value.CopyTo(Reserve(value.Length));
+        _position += value.Length;
     }
 
     public void NullableInt(int? value)
     {
-        _writer.Write(value.HasValue);
+        Bool(value.HasValue);
         if (value.HasValue)
-            _writer.Write(value.Value);
+            Int(value.Value);
     }
 
-    public void Ref(IActorRef value) => _writer.Write(Akka.Serialization.Serialization.SerializedActorPath(value));
+    public void Ref(IActorRef value) => Str(Akka.Serialization.Serialization.SerializedActorPath(value));
 
     public void List<T>(IReadOnlyCollection<T> items, Action<T> writeItem)
     {
-        _writer.Write(items.Count);
+        Int(items.Count);
         foreach (var item in items)
             writeItem(item);
     }
 
-    public void Dispose() => _writer.Dispose();
+    public byte[] ToArray() => _buffer.AsSpan(0, _position).ToArray();
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private void SevenBit(uint value)
+    {
+        var span = Reserve(5);
+        var i = 0;
+        for (; value >= 0x80; value >>= 7)
+            span[i++] = (byte)(value | 0x80);
+        span[i++] = (byte)value;
+        _position += i;
+    }
+
+    // Room for count more bytes at the position; the caller advances the position by what it wrote.
+    private Span<byte> Reserve(int count)
+    {
+        if (_buffer.Length - _position < count)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _position + count));
+            _buffer.AsSpan(0, _position).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        return _buffer.AsSpan(_position, count);
+    }
 }
 
-internal sealed class WireReader(Stream stream, ExtendedActorSystem system) : IDisposable
+/// <summary>
+/// Reads a message body from bytes off the network, which are not trusted: every length is checked against the
+/// bytes left before anything is allocated for it (a few bytes cannot claim megabytes), and truncated, left-over
+/// or invalid bytes (undefined enum values, bad UTF-8, unparsable actor paths) are errors, never guesses.
+/// </summary>
+internal sealed class WireReader(byte[] bytes, ExtendedActorSystem system)
 {
-    private readonly BinaryReader _reader = new(stream, Encoding.UTF8, leaveOpen: false);
+    // Throws on invalid UTF-8 where Encoding.UTF8 would substitute U+FFFD: a corrupt string is a corrupt message.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public string Str() => _reader.ReadString();
-    public int Int() => _reader.ReadInt32();
-    public long Long() => _reader.ReadInt64();
-    public TimeSpan Time() => TimeSpan.FromTicks(_reader.ReadInt64());
-    public bool Bool() => _reader.ReadBoolean();
-    public double Real() => _reader.ReadDouble();
+    private int _position;
+
+    private int Remaining => bytes.Length - _position;
+
+    public string Str()
+    {
+        var length = StringLength();
+        return length == 0 ? string.Empty : StrictUtf8.GetString(Take(length, "string"));
+    }
+
+    public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(sizeof(int), "int"));
+    public long Long() => BinaryPrimitives.ReadInt64LittleEndian(Take(sizeof(long), "long"));
+    public TimeSpan Time() => TimeSpan.FromTicks(Long());
+    public double Real() => BinaryPrimitives.ReadDoubleLittleEndian(Take(sizeof(double), "double"));
+
+    public bool Bool() => Take(1, "bool")[0] switch
+    {
+        0 => false,
+        1 => true,
+        var other => throw Invalid($"bool byte {other}"),
+    };
+
+    /// <summary>An enum written as an int. Sim's wire enums are bytes; only their defined values are accepted.</summary>
+    public TEnum Kind<TEnum>() where TEnum : struct, Enum
+    {
+        var value = Int();
+        if (value is >= 0 and <= byte.MaxValue && Enum.IsDefined(Unsafe.BitCast<byte, TEnum>((byte)value)))
+            return Unsafe.BitCast<byte, TEnum>((byte)value);
+        throw Invalid($"{value} is not a {typeof(TEnum).Name}");
+    }
 
     public byte[] Bytes()
     {
-        var length = _reader.ReadInt32();
+        var length = Int();
         if (length < 0 || length > QueueItem.MaxPayloadBytes)
-            throw new System.Runtime.Serialization.SerializationException($"payload length {length} out of range");
-        return _reader.ReadBytes(length);
+            throw Invalid($"payload length {length} out of range");
+        return length == 0 ? [] : Take(length, "payload").ToArray();
     }
-    public int? NullableInt() => _reader.ReadBoolean() ? _reader.ReadInt32() : null;
-    public IActorRef Ref() => system.Provider.ResolveActorRef(_reader.ReadString());
+
+    public int? NullableInt() => Bool() ? Int() : null;
+
+    public IActorRef Ref()
+    {
+        var path = Str();
+        var resolved = system.Provider.ResolveActorRef(path);
+        // Akka answers a path it cannot parse with dead letters (remote: "" with no one), which would hide the error.
+        if (resolved is null || (ReferenceEquals(resolved, system.DeadLetters) && !ActorPath.TryParse(path, out _)))
+            throw Invalid($"'{(path.Length <= 100 ? path : path[..100] + "...")}' is not an actor path");
+        return resolved;
+    }
 
     public List<T> List<T>(Func<T> readItem)
     {
-        var count = _reader.ReadInt32();
-        if (count < 0 || count > 10_000_000)
-            throw new System.Runtime.Serialization.SerializationException($"list length {count} out of range");
+        var count = Int();
+        // Every item of every codec takes at least one byte: a count above the bytes left is a lie, and is
+        // caught before the list is sized for it.
+        if (count < 0 || count > Remaining)
+            throw Invalid($"list of {count} items in {Remaining} bytes");
         var items = new List<T>(count);
         for (var i = 0; i < count; i++)
             items.Add(readItem());
         return items;
     }
 
-    public void Dispose() => _reader.Dispose();
+    /// <summary>The message must have used every byte: left-over bytes mean a corrupt or mismatched message.</summary>
+    public void End()
+    {
+        if (Remaining != 0)
+            throw Invalid($"{Remaining} bytes left over");
+    }
+
+    private ReadOnlySpan<byte> Take(int count, string what)
+    {
+        if (count > Remaining)
+            throw Invalid($"truncated: {what} of {count} bytes at offset {_position}, {Remaining} left");
+        var span = new ReadOnlySpan<byte>(bytes, _position, count);
+        _position += count;
+        return span;
+    }
+
+    // BinaryWriter's 7-bit encoded length: at most 5 bytes, a non-negative int, no more than the bytes left.
+    private int StringLength()
+    {
+        var value = 0;
+        for (var shift = 0; shift <= 28; shift += 7)
+        {
+            var b = Take(1, "string length")[0];
+            if (shift == 28 && b > 0x07)
+                throw Invalid($"string length at offset {_position - 5} out of range");
+            value |= (b & 0x7F) << shift;
+            if (b < 0x80)
+                return value <= Remaining ? value : throw Invalid($"string of {value} bytes in {Remaining} bytes");
+        }
+        throw new InvalidOperationException("unreachable: the fifth byte ends the length or fails");
+    }
+
+    private static SerializationException Invalid(string detail) => new(detail);
 }
