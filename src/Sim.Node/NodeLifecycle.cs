@@ -54,9 +54,10 @@ public sealed class NodeLifecycle(string name, bool daemon)
             participant = _participant;
             participant?.Fence();
         }
-        _stopping.Cancel();
         _ = Task.Run(async () =>
         {
+            // Off the signal thread: cancelling runs the role's continuations inline.
+            _stopping.Cancel();
             if (participant is not null)
                 await participant.LeaveAsync(-Posix.SIGTERM, GoodbyeTimeout).ConfigureAwait(false);
             Posix.DieBySignal(Posix.SIGTERM);
