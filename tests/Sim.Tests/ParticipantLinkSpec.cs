@@ -9,7 +9,7 @@ namespace Sim.Tests;
 /// A participant's blocking calls end with its link: at once when it is fenced (terminate), promptly when the
 /// coordinator is lost, and when the caller cancels. Two actor systems over loopback, Sim's real configuration.
 /// </summary>
-public sealed class ParticipantLinkSpec : IAsyncLifetime
+public sealed class ParticipantLinkSpec() : TwoNodeSpec(FastWatch)
 {
     // Remote DeathWatch tuned down from its ~12 s so that losing the coordinator is seen within a test's patience.
     private static readonly Config FastWatch = ConfigurationFactory.ParseString("""
@@ -17,28 +17,6 @@ public sealed class ParticipantLinkSpec : IAsyncLifetime
         akka.remote.watch-failure-detector.acceptable-heartbeat-pause = 1s
         akka.remote.watch-failure-detector.unreachable-nodes-reaper-interval = 200ms
         """);
-
-    private ActorSystem _coordinatorSystem = null!;
-    private ActorSystem _participantSystem = null!;
-    private Coordinator _coordinator = null!;
-
-    public Task InitializeAsync()
-    {
-        _coordinatorSystem = ActorSystem.Create(SimConfig.SystemName, FastWatch.WithFallback(SimConfig.Node()));
-        _participantSystem = ActorSystem.Create(SimConfig.SystemName, FastWatch.WithFallback(SimConfig.Node()));
-        _coordinator = Coordinator.Start(_coordinatorSystem);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _participantSystem.Terminate();
-        await _coordinatorSystem.Terminate();
-    }
-
-    private Task<Participant> ConnectAsync(string name) =>
-        Participant.ConnectAsync(_participantSystem, _coordinator.Address,
-            new ParticipantInfo(name, "test", Environment.ProcessId, new Dictionary<string, string>()), TimeSpan.FromSeconds(30));
 
     [Fact]
     public async Task A_fenced_participant_s_waiting_get_fails_at_once_and_it_sends_nothing_more()
@@ -50,7 +28,7 @@ public sealed class ParticipantLinkSpec : IAsyncLifetime
         consumer.Fence();
         await Assert.ThrowsAsync<ParticipantFencedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(5)));
         await Assert.ThrowsAsync<ParticipantFencedException>(() => queue.PutAsync("after fencing"));
-        Assert.Equal(0, (await _coordinator.Link.AskAsync(queue.Ref, GetQueueStatus.Instance, TimeSpan.FromSeconds(5)) as QueueStatus)!.Size);
+        Assert.Equal(0, (await Coordinator.Link.AskAsync(queue.Ref, GetQueueStatus.Instance, TimeSpan.FromSeconds(5)) as QueueStatus)!.Size);
         // Its goodbye still goes out: the coordinator refuses it from then on.
         Assert.True(await consumer.LeaveAsync(-15, TimeSpan.FromSeconds(5)));
     }
@@ -67,7 +45,7 @@ public sealed class ParticipantLinkSpec : IAsyncLifetime
         var waitingForItem = queue.GetAsync();
         await Task.Delay(300);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await _coordinatorSystem.Terminate();
+        await CoordinatorSystem.Terminate();
         await Assert.ThrowsAsync<CoordinatorLostException>(() => waitingForItem.WaitAsync(TimeSpan.FromSeconds(30)));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waitingForLock.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
@@ -95,7 +73,7 @@ public sealed class ParticipantLinkSpec : IAsyncLifetime
         await Assert.ThrowsAsync<TimeoutException>(() => participant.TicketsAsync(TimeSpan.FromMilliseconds(500)));
         var db = Path.Combine(Directory.CreateTempSubdirectory("sim-link-").FullName, "db.json");
         TicketFile.Create(db, 3);
-        _coordinator.StartTicketStore(db);
+        Coordinator.StartTicketStore(db);
         var tickets = await participant.TicketsAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(3, (await tickets.SearchAsync()).Count);
     }

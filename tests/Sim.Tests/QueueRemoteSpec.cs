@@ -5,30 +5,8 @@ using Xunit;
 namespace Sim.Tests;
 
 /// <summary>Queues across real Akka.Remote connections: two actor systems on loopback, Sim's real config.</summary>
-public sealed class QueueRemoteSpec : IAsyncLifetime
+public sealed class QueueRemoteSpec : TwoNodeSpec
 {
-    private ActorSystem _coordinatorSystem = null!;
-    private ActorSystem _participantSystem = null!;
-    private Coordinator _coordinator = null!;
-
-    public Task InitializeAsync()
-    {
-        _coordinatorSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
-        _participantSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
-        _coordinator = Coordinator.Start(_coordinatorSystem);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _participantSystem.Terminate();
-        await _coordinatorSystem.Terminate();
-    }
-
-    private Task<Participant> ConnectAsync(string name) =>
-        Participant.ConnectAsync(_participantSystem, _coordinator.Address,
-            new ParticipantInfo(name, "test", Environment.ProcessId, new Dictionary<string, string>()), TimeSpan.FromSeconds(30));
-
     [Fact]
     public async Task Items_of_8_MiB_cross_the_wire_intact_as_bytes_and_as_text()
     {
@@ -59,8 +37,7 @@ public sealed class QueueRemoteSpec : IAsyncLifetime
     {
         await using var a = await ConnectAsync("pipe-a");
         // The other end lives in the other actor system, so the messages cross a real connection.
-        await using var b = await Participant.ConnectAsync(_coordinatorSystem, _coordinator.Address,
-            new ParticipantInfo("pipe-b", "test", Environment.ProcessId, new Dictionary<string, string>()), TimeSpan.FromSeconds(30));
+        await using var b = await ConnectAsync("pipe-b", CoordinatorSystem);
         var openA = a.PipeAsync("big", 0, duplex: true, TimeSpan.FromSeconds(30));
         var endB = await b.PipeAsync("big", 1, duplex: true, TimeSpan.FromSeconds(30));
         var endA = await openA;

@@ -8,37 +8,19 @@ namespace Sim.Tests;
 /// What another node may do to the coordinator over Akka.Remote, with Sim's real configuration: it may ask the
 /// coordinator's named actors, but not stop them, nor reach actors that are not meant to be found.
 /// </summary>
-public sealed class RemoteTrustSpec : IAsyncLifetime
+public sealed class RemoteTrustSpec : TwoNodeSpec
 {
-    private ActorSystem _coordinatorSystem = null!;
-    private ActorSystem _stranger = null!;
-    private Coordinator _coordinator = null!;
-
-    public Task InitializeAsync()
-    {
-        _coordinatorSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
-        _stranger = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
-        _coordinator = Coordinator.Start(_coordinatorSystem);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _stranger.Terminate();
-        await _coordinatorSystem.Terminate();
-    }
-
     private async Task<IActorRef> ResolveAsync(string name) =>
-        await _stranger.ActorSelection(new RootActorPath(_coordinator.Address) / "user" / name).ResolveOne(TimeSpan.FromSeconds(10));
+        await ParticipantSystem.ActorSelection(new RootActorPath(Coordinator.Address) / "user" / name).ResolveOne(TimeSpan.FromSeconds(10));
 
     [Fact]
     public async Task A_remote_PoisonPill_or_Kill_does_not_stop_the_lock_manager()
     {
         var remote = await ResolveAsync(LockManager.Name);
-        var probe = _coordinatorSystem.ActorOf(Props.Create(() => new Watcher(_coordinator.LockManager)));
+        var probe = CoordinatorSystem.ActorOf(Props.Create(() => new Watcher(Coordinator.LockManager)));
         remote.Tell(PoisonPill.Instance);
         remote.Tell(Kill.Instance);
-        _stranger.ActorSelection(new RootActorPath(_coordinator.Address) / "user" / LockManager.Name).Tell(PoisonPill.Instance);
+        ParticipantSystem.ActorSelection(new RootActorPath(Coordinator.Address) / "user" / LockManager.Name).Tell(PoisonPill.Instance);
 
         // Still there and still answering, from the other node and locally; and nobody saw it stop.
         var state = await remote.Ask<LockState>(new GetLockState("tickets"), TimeSpan.FromSeconds(10));
@@ -51,12 +33,12 @@ public sealed class RemoteTrustSpec : IAsyncLifetime
     public async Task A_remote_selection_finds_the_coordinators_doors_and_nothing_else()
     {
         await ResolveAsync(Roster.Name);
-        var hidden = _coordinatorSystem.ActorOf(Props.Create(() => new Watcher(_coordinator.Roster)), "hidden");
+        var hidden = CoordinatorSystem.ActorOf(Props.Create(() => new Watcher(Coordinator.Roster)), "hidden");
         Assert.NotNull(hidden);
         await Assert.ThrowsAsync<ActorNotFoundException>(async () =>
-            await _stranger.ActorSelection(new RootActorPath(_coordinator.Address) / "user" / "hidden").ResolveOne(TimeSpan.FromSeconds(2)));
+            await ParticipantSystem.ActorSelection(new RootActorPath(Coordinator.Address) / "user" / "hidden").ResolveOne(TimeSpan.FromSeconds(2)));
         await Assert.ThrowsAsync<ActorNotFoundException>(async () =>
-            await _stranger.ActorSelection(new RootActorPath(_coordinator.Address) / "system" / "*").ResolveOne(TimeSpan.FromSeconds(2)));
+            await ParticipantSystem.ActorSelection(new RootActorPath(Coordinator.Address) / "system" / "*").ResolveOne(TimeSpan.FromSeconds(2)));
     }
 
     [Fact]
