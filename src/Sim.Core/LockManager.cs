@@ -107,8 +107,9 @@ public sealed class LockManager : FencingActor
     // Locks with holders or waiters; an idle lock is forgotten but for its LockKind.
     private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LockKind> _kinds = new(StringComparer.Ordinal);
-    // How many grants or waits each owner actor has, so it is watched exactly while it matters.
-    private readonly Dictionary<IActorRef, int> _watched = new();
+    // Each owner's session is watched once, from its first request until its participant leaves: no Watch and
+    // Unwatch system messages on every grant and release (two remote messages per acquire-release cycle).
+    private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public static Props Props() => Akka.Actor.Props.Create(() => new LockManager());
@@ -122,19 +123,23 @@ public sealed class LockManager : FencingActor
         Receive<Terminated>(m =>
         {
             // Remote DeathWatch, the slow backstop: every primitive hears of it (and fences its owner), as of a reported exit.
-            var owners = _locks.Values.SelectMany(l => l.Holders.Values.Where(h => h.Owner.Equals(m.ActorRef)).Select(h => h.OwnerName)
-                .Concat(l.Waiters.Where(w => w.Request.Owner.Equals(m.ActorRef)).Select(w => w.Request.OwnerName))).Distinct().ToList();
             ReleaseAllOf(h => h.Owner.Equals(m.ActorRef), w => w.Request.Owner.Equals(m.ActorRef),
                 $"owner {m.ActorRef.Path} terminated");
-            _watched.Remove(m.ActorRef);
-            foreach (var owner in owners)
+            if (_watched.Remove(m.ActorRef, out var owner))
                 Context.System.EventStream.Publish(new ParticipantExited(owner, null));
         });
         Receive<GetLockState>(m => Sender.Tell(StateOf(m.Lock)));
     }
 
-    protected override void OnParticipantExited(ParticipantExited m) =>
+    protected override void OnParticipantExited(ParticipantExited m)
+    {
         ReleaseAllOf(h => h.OwnerName == m.Name, w => w.Request.OwnerName == m.Name, $"participant {m.Name} exited");
+        foreach (var session in _watched.Where(w => w.Value == m.Name).Select(w => w.Key).ToList())
+        {
+            _watched.Remove(session);
+            Context.Unwatch(session);
+        }
+    }
 
     protected override void PostStop()
     {
@@ -184,14 +189,14 @@ public sealed class LockManager : FencingActor
         var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(
             m.Timeout, Self, new Deadline(m.Lock, m.OwnerName, m.RequestId), Self);
         named.Waiters.AddLast(new Waiter(m, Sender, timer));
-        Watch(m.Owner);
+        Watch(m.Owner, m.OwnerName);
     }
 
     private void Grant(string lockName, NamedLock named, Acquire request, IActorRef replyTo)
     {
         var token = ++named.Kind.LastToken;
         named.Holders[token] = new Holder(token, request.RequestId, request.OwnerName, request.Owner);
-        Watch(request.Owner);
+        Watch(request.Owner, request.OwnerName);
         replyTo.Tell(new Granted(lockName, request.RequestId, token));
     }
 
@@ -257,13 +262,11 @@ public sealed class LockManager : FencingActor
     private void RemoveHolder(string lockName, NamedLock named, Holder holder)
     {
         named.Holders.Remove(holder.Token);
-        Unwatch(holder.Owner);
         // FIFO: the longest waiter goes next.
         while (named.Holders.Count < named.MaxHolders && named.Waiters.First is { } first)
         {
             named.Waiters.RemoveFirst();
             first.Value.Timer?.Cancel();
-            Unwatch(first.Value.Request.Owner);
             Grant(lockName, named, first.Value.Request, first.Value.ReplyTo);
         }
         ForgetIfIdle(lockName, named);
@@ -279,35 +282,16 @@ public sealed class LockManager : FencingActor
     {
         named.Waiters.Remove(waiter);
         waiter.Timer?.Cancel();
-        Unwatch(waiter.Request.Owner);
         ForgetIfIdle(waiter.Request.Lock, named);
     }
 
     private static Waiter? FindWaiter(NamedLock named, string ownerName, long requestId) =>
         named.Waiters.FirstOrDefault(w => w.Request.OwnerName == ownerName && w.Request.RequestId == requestId);
 
-    private void Watch(IActorRef owner)
+    private void Watch(IActorRef owner, string ownerName)
     {
-        if (_watched.TryGetValue(owner, out var count))
-            _watched[owner] = count + 1;
-        else
-        {
-            _watched[owner] = 1;
+        if (_watched.TryAdd(owner, ownerName))
             Context.Watch(owner);
-        }
-    }
-
-    private void Unwatch(IActorRef owner)
-    {
-        if (!_watched.TryGetValue(owner, out var count))
-            return;
-        if (count > 1)
-            _watched[owner] = count - 1;
-        else
-        {
-            _watched.Remove(owner);
-            Context.Unwatch(owner);
-        }
     }
 
     private LockState StateOf(string lockName) =>
