@@ -30,20 +30,22 @@ public static class Bench
     /// <summary>
     /// One reported figure, read from the Sim run's JSON and from the Python script's JSON line. A figure with
     /// <paramref name="PythonOf"/> compares with the Python runs of that figure when they were measured earlier
-    /// in the same bench, instead of running Python again.
+    /// in the same bench, instead of running Python again. A figure with <paramref name="Raw"/> is also
+    /// measured, in every run, against that pattern done by plain Akka.NET (the floor, see <see cref="Launcher.RawAkka"/>).
     /// </summary>
     public sealed record Figure(
         string Name, string Unit, bool HigherIsBetter, Target? Target,
-        Func<JsonElement, double> FromSim, Func<JsonElement, double>? FromPython, bool WithRawAkka = false, string? PythonOf = null);
+        Func<JsonElement, double> FromSim, Func<JsonElement, double>? FromPython, RawAkka.Pattern? Raw = null, string? PythonOf = null);
 
     /// <summary>
     /// One Sim command and its Python reference, run alternately; each run yields every figure of the workload.
     /// With <paramref name="WarmNodes"/>, Sim runs on a warm pool of that many booted nodes (the bench's own,
-    /// full again before every run).
+    /// full again before every run). With <paramref name="SimInProcess"/>, Sim's turn runs in this process
+    /// instead of as <c>sim SimArgs</c> (a measurement no scenario command offers), returning the run's JSON.
     /// </summary>
     public sealed record Workload(
-        string Group, Func<double, string[]> SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures,
-        Func<double, int>? WarmNodes = null);
+        string Group, Func<double, string[]>? SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures,
+        Func<double, int>? WarmNodes = null, Func<double, CancellationToken, Task<JsonObject>>? SimInProcess = null);
 
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
@@ -107,7 +109,7 @@ public static class Bench
             s => ["lock", "--processes", "1", "--acquires", Scaled(500, s).ToString()],
             s => ["lock_handoffs.py", "--processes", "1", "--acquires", Scaled(50, s).ToString()],
             [new("lock-acquire-uncontended", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "acquire_us_median"),
-                j => Path(j, "uncontended_acquire_us_median"), WithRawAkka: true)]),
+                j => Path(j, "uncontended_acquire_us_median"), Raw: RawAkka.Pattern.LockAcquire)]),
         new("counter",
             s => ["counter", "--processes", "4", "--increments", Scaled(250, s).ToString()],
             s => ["locked_counter.py", "--processes", "4", "--increments", Scaled(250, s).ToString()],
@@ -117,10 +119,19 @@ public static class Bench
             s => ["pipe", "--messages", Scaled(2000, s).ToString()],
             s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()],
             [
-                new("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "rtt_median_us"), j => Path(j, "rtt_median_us"), WithRawAkka: true),
+                new("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "rtt_median_us"), j => Path(j, "rtt_median_us"), Raw: RawAkka.Pattern.RoundTrip),
                 new("pipe-oneway", "messages/s", true, new(1.0, TargetOf.Python), j => Path(j, "one_way_messages_per_s"), j => Path(j, "one_way_messages_per_s")),
             ]),
+        // 20 participants held at the start barrier: what waiting costs (Python: 20 processes blocked on an Event).
+        new("idle",
+            null,
+            s => ["idle.py", "--processes", IdleCpu.Participants(s).ToString(), "--seconds", IdleCpu.Window(s).TotalSeconds.ToString(CultureInfo.InvariantCulture)],
+            [new("idle-cpu-per-participant", "% of a core", false, new(1.0, TargetOf.Absolute), j => Path(j, "cpu_percent_median"), j => Path(j, "cpu_percent_median"))],
+            SimInProcess: (s, token) => IdleCpu.MeasureSimAsync(IdleCpu.Participants(s), IdleCpu.Window(s), token)),
     ];
+
+    /// <summary>Untimed round trips before the raw Akka.NET figures: JIT, tiering and the connection settle first.</summary>
+    private const int RawAkkaWarmUpRoundTrips = 20_000;
 
     public static IReadOnlyList<string> Groups => Workloads.Select(w => w.Group).Distinct().ToList();
 
@@ -137,6 +148,7 @@ public static class Bench
         public List<double> Sim { get; } = [];
         public List<double> Python { get; } = [];
         public List<double> Raw { get; } = [];
+        public List<double> RawP99 { get; } = [];
     }
 
     public static async Task<int> RunAsync(IReadOnlyList<Workload> workloads, int runs, double scale, string? jsonPath,
@@ -172,18 +184,23 @@ public static class Bench
                     var json = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-{run}.json");
                     if (workload.WarmNodes is not null)
                         await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
-                    if (await RunSimAsync([.. workload.SimArgs(scale), "--json", json], workload.WarmNodes is null ? null : poolSocket, cancellationToken) is { } error)
+                    if (workload.SimInProcess is not null)
+                        RunReport.WriteJson(json, await workload.SimInProcess(scale, cancellationToken));
+                    else if (await RunSimAsync([.. workload.SimArgs!(scale), "--json", json], workload.WarmNodes is null ? null : poolSocket, cancellationToken) is { } error)
                         throw new RunFailedException($"{label}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
                     {
                         foreach (var figure in workload.Figures)
                             samples[figure.Name].Sim.Add(figure.FromSim(doc.RootElement));
                     }
-                    if (workload.Figures.Any(f => f.WithRawAkka))
+                    if (workload.Figures.Where(f => f.Raw is not null).Select(f => f.Raw!.Value).Distinct().ToList() is { Count: > 0 } patterns)
                     {
-                        var raw = (await RawAkka.MeasureRoundTripsAsync(Scaled(2000, scale), cancellationToken))["rtt_median_us"]!.GetValue<double>();
-                        foreach (var figure in workload.Figures.Where(f => f.WithRawAkka))
-                            samples[figure.Name].Raw.Add(raw);
+                        var raw = await RawAkka.MeasureAsync(patterns, Scaled(RawAkkaWarmUpRoundTrips, scale), Scaled(2000, scale), cancellationToken);
+                        foreach (var figure in workload.Figures.Where(f => f.Raw is not null))
+                        {
+                            samples[figure.Name].Raw.Add(raw[figure.Raw!.Value].MedianUs);
+                            samples[figure.Name].RawP99.Add(raw[figure.Raw!.Value].P99Us);
+                        }
                     }
                     if (python is null || workload.PythonArgs is null
                         || workload.Figures.All(f => f.PythonOf is { } other && pythonRuns.ContainsKey(other)))
@@ -249,6 +266,8 @@ public static class Bench
             ["sim"] = Summary(samples.Sim),
             ["python"] = samples.Python.Count > 0 ? Summary(samples.Python) : null,
             ["raw_akka"] = samples.Raw.Count > 0 ? Summary(samples.Raw) : null,
+            ["raw_akka_p99"] = samples.RawP99.Count > 0 ? Summary(samples.RawP99) : null,
+            ["raw_akka_pattern"] = figure.Raw switch { RawAkka.Pattern.RoundTrip => "round_trip", RawAkka.Pattern.LockAcquire => "lock_acquire", _ => null },
             ["ratio"] = ratio is null ? null : Math.Round(ratio.Value, 3),
             ["ratio_to_raw_akka"] = ratioToRaw is null ? null : Math.Round(ratioToRaw.Value, 3),
             ["target"] = figure.Target?.Value,
@@ -337,6 +356,81 @@ public static class Bench
     private static string? FindPython() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => System.IO.Path.Combine(dir, "python3")).FirstOrDefault(File.Exists);
+}
+
+/// <summary>
+/// <c>idle-cpu-per-participant</c>: participants held at the start barrier (never released during the window),
+/// each one's CPU time from /proc/PID/stat (utime + stime, all its threads) at the start and at the end of
+/// the window, as % of one core. No scenario command holds its participants at the barrier for a while, so
+/// the bench runs this one itself, with the launcher's own <see cref="ScenarioRun"/> and the lesson's worker role.
+/// </summary>
+public static class IdleCpu
+{
+    /// <summary>USER_HZ: the unit of /proc's CPU times, 100 on Linux whatever the kernel's own tick.</summary>
+    private const double TicksPerSecond = 100;
+
+    public static int Participants(double scale) => Math.Max(2, (int)Math.Round(20 * scale));
+
+    public static TimeSpan Window(double scale) => TimeSpan.FromSeconds(Math.Round(10 * scale, 2));
+
+    public static async Task<JsonObject> MeasureSimAsync(int participants, TimeSpan window, CancellationToken cancellationToken)
+    {
+        var boot = TimeSpan.FromSeconds(120);
+        // Let the last arrivals settle (the barrier's answers, the end of start-up) before the window opens.
+        var settle = window / 10;
+        await using var run = new ScenarioRun(NodeBinary.Locate(), _ => { }) { ConnectTimeout = boot };
+        var parameters = new Dictionary<string, string>
+        {
+            ["work-ms"] = "0",
+            ["wait-barrier"] = "true",
+            ["ready-timeout-ms"] = ((long)(boot + settle + window).TotalMilliseconds + 60_000).ToString(CultureInfo.InvariantCulture),
+        };
+        for (var i = 1; i <= participants; i++)
+            run.Add($"idler-{i}", new Sim.Core.Roles.Worker().Name, parameters);
+        run.StartAll();
+        var ready = await run.AwaitAllReadyAsync(boot, cancellationToken);
+        await Task.Delay(settle, cancellationToken);
+        var pids = run.Processes.Select(p => p.Pid ?? throw new RunFailedException($"{p.Name} has no pid")).ToList();
+        var before = pids.Select(CpuTicks).ToList();
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(window, cancellationToken);
+        var after = pids.Select(CpuTicks).ToList();
+        var seconds = clock.Elapsed.TotalSeconds;
+        // A participant that died while waiting has no CPU time to read, and the run has failed.
+        if (run.Processes.FirstOrDefault(p => !p.IsAlive) is { } dead)
+            throw new RunFailedException($"{dead.Name} (pid {dead.Pid}) ended while waiting at the barrier (exit code {dead.ExitCode})");
+        var percents = before.Zip(after, (b, a) => (a - b) / TicksPerSecond / seconds * 100).Order().ToList();
+        await run.ReleaseAsync();
+        await run.AwaitWorkDoneAsync(participants, TimeSpan.FromSeconds(60), cancellationToken);
+        await run.AwaitAllEndedAsync(TimeSpan.FromSeconds(15));
+        return new JsonObject
+        {
+            ["scenario"] = "idle",
+            ["processes"] = participants,
+            ["ready_s"] = Math.Round(ready.TotalSeconds, 3),
+            ["window_s"] = Math.Round(seconds, 3),
+            ["cpu_percent_median"] = Math.Round(percents.Count % 2 == 1 ? percents[percents.Count / 2] : (percents[percents.Count / 2 - 1] + percents[percents.Count / 2]) / 2, 3),
+            ["cpu_percent_max"] = Math.Round(percents[^1], 3),
+        };
+    }
+
+    /// <summary>utime + stime of a process, in ticks of <see cref="TicksPerSecond"/>.</summary>
+    private static long CpuTicks(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException e)
+        {
+            throw new RunFailedException($"cannot read the CPU time of pid {pid}: {e.Message}");
+        }
+        // The command name may hold spaces and parentheses: the fields start after the last ')', at field 3
+        // (state); utime and stime are fields 14 and 15.
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
 }
 
 /// <summary>How to start this same launcher again, as <c>sim ARGS</c>.</summary>

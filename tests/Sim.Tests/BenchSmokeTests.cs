@@ -13,12 +13,43 @@ public sealed class BenchSmokeTests : IDisposable
     public async Task Bench_runs_sim_and_python_side_by_side_and_writes_the_figures()
     {
         var json = Path.Combine(_folder, "bench.json");
-        var (run, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "pipe-rtt", "--runs", "1", "--scale", "0.02", "--json", json);
+        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "pipe-rtt", "--runs", "1", "--scale", "0.02", "--json", json);
         var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
         Assert.Equal("pipe-rtt", workload.GetProperty("name").GetString());
         Assert.True(workload.GetProperty("sim").GetProperty("median").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Object, workload.GetProperty("python").ValueKind);
         Assert.True(workload.GetProperty("ratio").GetDouble() > 0);
+        // The floor: plain Akka.NET's round trip, measured in the same run.
+        Assert.Equal("round_trip", workload.GetProperty("raw_akka_pattern").GetString());
+        var raw = workload.GetProperty("raw_akka").GetProperty("median").GetDouble();
+        Assert.True(raw > 0);
+        Assert.True(workload.GetProperty("raw_akka_p99").GetProperty("median").GetDouble() >= raw);
+        Assert.True(workload.GetProperty("ratio_to_raw_akka").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task The_uncontended_acquire_is_compared_with_plain_Akka_doing_request_grant_release()
+    {
+        var json = Path.Combine(_folder, "bench.json");
+        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "lock-acquire-uncontended", "--runs", "1", "--scale", "0.02", "--json", json);
+        var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
+        Assert.Equal("lock_acquire", workload.GetProperty("raw_akka_pattern").GetString());
+        Assert.True(workload.GetProperty("raw_akka").GetProperty("median").GetDouble() > 0);
+        Assert.True(workload.GetProperty("ratio_to_raw_akka").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task Idle_participants_CPU_is_measured_for_Sim_and_for_Python()
+    {
+        var json = Path.Combine(_folder, "bench.json");
+        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "idle", "--runs", "1", "--scale", "0.02", "--json", json);
+        var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
+        Assert.Equal("idle-cpu-per-participant", workload.GetProperty("name").GetString());
+        Assert.Equal("absolute", workload.GetProperty("target_of").GetString());
+        // A percentage of one core per process: at most every core of the machine.
+        Assert.InRange(workload.GetProperty("sim").GetProperty("median").GetDouble(), 0, 100 * Environment.ProcessorCount);
+        Assert.InRange(workload.GetProperty("python").GetProperty("median").GetDouble(), 0, 100 * Environment.ProcessorCount);
+        Assert.Equal(JsonValueKind.Null, workload.GetProperty("raw_akka").ValueKind);
     }
 
     [Fact]
