@@ -48,10 +48,19 @@ public static class Cli
             context.Cancel = true;
             interrupt.Cancel();
         }
+        // A run on the warm pool also ends when its pool server goes away mid-run (see WarmPool.LostToken).
+        using var run = ScenarioRun.UseWarmPool
+            ? CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, WarmPool.LostToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token);
         try
         {
             // Our own handler below keeps errors to one line; the default one prints stack traces.
-            return await parsed.InvokeAsync(Invocation, interrupt.Token);
+            var code = await parsed.InvokeAsync(Invocation, run.Token);
+            return PoolLost() ?? code;
+        }
+        catch (Exception) when (PoolLost() is { } lost)
+        {
+            return lost;
         }
         catch (UsageException e)
         {
@@ -73,6 +82,15 @@ public static class Cli
             Console.Error.WriteLine($"sim: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>When the run's pool server went away mid-run: says so in one line; exit code 1.</summary>
+    private static int? PoolLost()
+    {
+        if (WarmPool.LostReason is not { } reason)
+            return null;
+        Console.Error.WriteLine($"sim: {reason}");
+        return 1;
     }
 
     /// <summary>Some parser messages list choices on lines of their own: an error stays one line.</summary>
@@ -299,13 +317,23 @@ public static class Cli
             await PrintStatusAsync(await WarmPool.WaitFullAsync(WarmPool.SocketPath, cancellationToken));
             return 0;
         });
-        var stop = new Command("stop", "Stop the warm pool: idle nodes exit, nodes in use finish their runs");
+        var stop = new Command("stop",
+            "Stop the warm pool: no new runs, idle nodes exit; runs in progress finish on their nodes, then the server exits (not waited for)");
         stop.SetAction(async (_, cancellationToken) =>
         {
             var path = WarmPool.SocketPath;
-            if (!await WarmPool.StopServerAsync(path, TimeSpan.FromSeconds(60), cancellationToken))
-                throw new UsageException($"no warm pool at {path}: start one with `sim pool start`");
-            Output.Console.MarkupLineInterpolated($"warm pool at {path} stopped");
+            var reply = await WarmPool.RequestStopAsync(path, cancellationToken)
+                ?? throw new UsageException($"no warm pool at {path}: start one with `sim pool start`");
+            if (reply.NodesInUse > 0)
+            {
+                // Runs may take long: we do not wait for them (`sim pool status` fails once the pool is gone).
+                Output.Console.MarkupLineInterpolated(
+                    $"warm pool at {path} stopping (server pid {reply.ServerPid}): no new runs, idle nodes end; waiting for {reply.Runs} run(s) using {reply.NodesInUse} node(s) to finish, then the server exits");
+                return 0;
+            }
+            if (!await WarmPool.AwaitServerExitAsync(reply.ServerPid, TimeSpan.FromSeconds(60), cancellationToken))
+                throw new RunFailedException($"the pool server (pid {reply.ServerPid}) is still stopping after 60 s");
+            Output.Console.MarkupLineInterpolated($"warm pool at {path} stopped (server pid {reply.ServerPid})");
             return 0;
         });
         return new Command("pool", "The warm pool of booted nodes (the forkserver idea): runs with --pool start their participants in milliseconds")
@@ -318,6 +346,11 @@ public static class Cli
     {
         Output.Console.MarkupLineInterpolated(
             $"warm pool (server pid {status["pid"]}): size {status["size"]}, idle {status["idle"]}, booting {status["booting"]}, in use {status["claimed"]}, served {status["served"]}");
+        if (status["stopping"]?.GetValue<bool>() == true)
+            Output.Console.MarkupLineInterpolated($"stopping: waiting for {status["runs"]} run(s) in progress to finish");
+        if (status["boot_failures"]?.GetValue<int>() is > 0 and var failures)
+            Output.Console.MarkupLineInterpolated(
+                $"nodes keep dying unused ({failures} in a row; last: {status["last_failure"]}): next start in {status["restart_in_ms"]!.GetValue<long>() / 1000.0:0.0} s");
         return Task.CompletedTask;
     }
 
@@ -329,11 +362,10 @@ public static class Cli
         var command = new Command(WarmPool.PoolServerCommand) { Hidden = true };
         command.Options.Add(size);
         command.Options.Add(socket);
+        // Detached once it listens, not before: an error until then (folder not private, a pool already running)
+        // reaches `sim pool start` through this process's stderr.
         command.SetAction((parsed, cancellationToken) =>
-        {
-            Posix.Detach();
-            return new PoolServer(parsed.GetValue(size), parsed.GetValue(socket)!, NodeBinary.Locate()).RunAsync(cancellationToken);
-        });
+            new PoolServer(parsed.GetValue(size), parsed.GetValue(socket)!, NodeBinary.Locate()).RunAsync(Posix.Detach, cancellationToken));
         return command;
     }
 

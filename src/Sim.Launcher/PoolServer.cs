@@ -11,6 +11,8 @@ namespace Sim.Launcher;
 /// node's exit code and stderr back to its launcher, and starts replacements. The server is the nodes' parent
 /// and reaps them. When a launcher's connection closes, the server closes the stdin of that launcher's nodes:
 /// for them, as for nodes a launcher starts itself, end-of-file means the parent is gone.
+/// Stopping keeps the promise to runs in progress: no new connection nor claim, idle nodes end, claimed ones
+/// run on and their launchers stay served until they hang up; then the server exits.
 /// </summary>
 public sealed class PoolServer
 {
@@ -18,9 +20,13 @@ public sealed class PoolServer
     {
         public Process Process { get; } = process;
         public int Pid { get; } = process.Id;
+        // Lets a launcher tell this node from a later process that reuses its pid.
+        public long? StartTime { get; } = NodeStat.Read(process.Id)?.StartTime;
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<int> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Claimed { get; set; }
+        public bool Booted { get; set; }
+        public volatile string? LastStderr;
         public Action<string>? Stderr { get; set; }
 
         public void CloseStdin()
@@ -36,40 +42,79 @@ public sealed class PoolServer
         }
     }
 
+    /// <summary>One launcher's connection and the nodes it claimed (a run, once it claimed any).</summary>
+    private sealed class Connection
+    {
+        public List<PoolNode> Nodes { get; } = new();
+        public Task Served { get; set; } = Task.CompletedTask;
+    }
+
+    /// <summary>The longest pause between attempts to start a node when nodes keep dying unused.</summary>
+    public static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
+
     private readonly int _size;
+    private readonly int _maxClaim;
     private readonly string _socketPath;
     private readonly NodeBinary _node;
     private readonly object _gate = new();
     private readonly List<PoolNode> _idle = new();
     private readonly List<PoolNode> _booting = new();
     private readonly HashSet<PoolNode> _claimed = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly HashSet<Connection> _connections = new();
+    // Stop accepting (a stop request or a signal); connections are served on until the very end.
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly CancellationTokenSource _closeConnections = new();
+    private bool _stopping;
     private long _served;
+    private long _started;
+    private long _refusedPeers;
+    // Nodes that died unused in a row (none has booted since): restarts then wait, longer each time, one at a time.
+    private int _failures;
+    private DateTime _nextStartAt;
+    private string? _lastFailure;
+    private bool _restartScheduled;
     // The coordinator each new node warms up against (see WarmStart in Sim.Node).
     private Sim.Core.Coordinator _warmUp = null!;
 
     public PoolServer(int size, string socketPath, NodeBinary node)
     {
         _size = size;
+        // One run may claim at most this many nodes (the launcher's own limits stay below it): no client makes the
+        // server start processes without bound.
+        _maxClaim = Math.Max(size, 500);
         _socketPath = socketPath;
         _node = node;
     }
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Serves until stopped; <paramref name="listening"/> runs once the socket is ours (to detach then, not before, so start-up errors reach the caller).</summary>
+    public async Task<int> RunAsync(Action listening, CancellationToken cancellationToken)
     {
         var (listener, owner) = WarmPool.Listen(_socketPath);
         using var ownsSocket = owner;
-        using var listens = listener;
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, cancellationToken);
+        listening();
         using var system = Akka.Actor.ActorSystem.Create(Sim.Core.SimConfig.SystemName, Sim.Core.SimConfig.Node("127.0.0.1", 0));
         _warmUp = Sim.Core.Coordinator.Start(system);
+        // A signal (SIGTERM, SIGINT) stops the pool as `sim pool stop` does.
+        using var onSignal = cancellationToken.Register(() => BeginStop());
         Refill();
+        var uid = Posix.getuid();
         try
         {
-            while (!stopping.IsCancellationRequested)
+            while (true)
             {
-                var connection = await listener.AcceptAsync(stopping.Token).ConfigureAwait(false);
-                _ = ServeAsync(connection, stopping.Token); // each launcher's connection runs on its own
+                var socket = await listener.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
+                // Only our own user's processes get nodes (the folder should already see to that).
+                if (WarmPool.PeerOf(socket) is not { } peer || peer.Uid != uid)
+                {
+                    Interlocked.Increment(ref _refusedPeers);
+                    socket.Dispose();
+                    continue;
+                }
+                var connection = new Connection();
+                lock (_gate)
+                    _connections.Add(connection);
+                connection.Served = ServeAsync(socket, connection);
             }
         }
         catch (OperationCanceledException)
@@ -77,9 +122,12 @@ public sealed class PoolServer
         }
         finally
         {
+            // No new connections from here on: the socket file goes, the listener closes.
             File.Delete(_socketPath);
-            await ShutDownAsync().ConfigureAwait(false);
+            listener.Dispose();
         }
+        await ShutDownAsync().ConfigureAwait(false);
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         return 0;
     }
 
@@ -87,6 +135,7 @@ public sealed class PoolServer
     {
         lock (_gate)
         {
+            var restartIn = _failures > 0 ? Math.Max(0, (long)(_nextStartAt - DateTime.UtcNow).TotalMilliseconds) : 0;
             return new JsonObject
             {
                 ["op"] = "status",
@@ -96,17 +145,56 @@ public sealed class PoolServer
                 ["booting"] = _booting.Count,
                 ["claimed"] = _claimed.Count,
                 ["served"] = _served,
+                ["started"] = _started,
+                ["stopping"] = _stopping,
+                ["runs"] = RunsInProgress(),
+                ["max_claim"] = _maxClaim,
+                ["refused_peers"] = Interlocked.Read(ref _refusedPeers),
+                ["boot_failures"] = _failures,
+                ["restart_in_ms"] = restartIn,
+                ["last_failure"] = _lastFailure,
                 ["idle_pids"] = new JsonArray(_idle.Select(n => (JsonNode)n.Pid).ToArray()),
                 ["booting_pids"] = new JsonArray(_booting.Select(n => (JsonNode)n.Pid).ToArray()),
+                ["claimed_pids"] = new JsonArray(_claimed.Select(n => (JsonNode)n.Pid).ToArray()),
             };
         }
     }
+
+    /// <summary>Connections with a claimed node still running (call under the gate).</summary>
+    private int RunsInProgress() => _connections.Count(c => c.Nodes.Any(n => !n.Exited.Task.IsCompleted));
+
+    private static TimeSpan RestartDelay(int failures) =>
+        TimeSpan.FromTicks(Math.Min(MaxRestartDelay.Ticks, FirstRestartDelay.Ticks << Math.Min(failures - 1, 20)));
 
     private void Refill()
     {
         lock (_gate)
         {
-            while (!_stop.IsCancellationRequested && _idle.Count + _booting.Count < _size)
+            if (_stopping)
+                return;
+            if (_failures == 0)
+            {
+                while (_idle.Count + _booting.Count < _size)
+                    _booting.Add(StartNode());
+                return;
+            }
+            // Nodes keep dying before they are used: one attempt at a time, after a pause that doubles each time.
+            var wait = _nextStartAt - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                if (!_restartScheduled)
+                {
+                    _restartScheduled = true;
+                    _ = Task.Delay(wait).ContinueWith(_ =>
+                    {
+                        lock (_gate)
+                            _restartScheduled = false;
+                        Refill();
+                    }, TaskScheduler.Default);
+                }
+                return;
+            }
+            if (_booting.Count == 0 && _idle.Count < _size)
                 _booting.Add(StartNode());
         }
     }
@@ -131,20 +219,32 @@ public sealed class PoolServer
         {
             if (e.Data != "READY" || node is null)
                 return;
+            bool recovered;
             lock (_gate)
             {
+                node.Booted = true;
                 if (_booting.Remove(node) && !node.Claimed)
                     _idle.Add(node);
+                // A node booted: whatever made nodes die is over; fill the pool again at full speed.
+                recovered = _failures > 0;
+                _failures = 0;
+                _lastFailure = null;
             }
             node.Ready.TrySetResult();
+            if (recovered)
+                Refill();
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
-                node?.Stderr?.Invoke(e.Data);
+            if (e.Data is null || node is null)
+                return;
+            if (!string.IsNullOrWhiteSpace(e.Data))
+                node.LastStderr = e.Data;
+            node.Stderr?.Invoke(e.Data);
         };
         process.Start();
         node = new PoolNode(process);
+        _started++;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _ = WatchAsync(process, node);
@@ -157,46 +257,95 @@ public sealed class PoolServer
     /// </summary>
     private async Task WatchAsync(Process process, PoolNode node)
     {
+        // Never on the starting thread: it holds the gate (re-entrant) and files the node only after StartNode
+        // returns, so a node that died at once would be unfiled before being filed, and stay "booting" forever.
+        await Task.Yield();
         await process.WaitForExitAsync().ConfigureAwait(false);
         var code = SimProcess.PythonExitCode(process.ExitCode);
+        bool replace;
         lock (_gate)
         {
             _idle.Remove(node);
             _booting.Remove(node);
             _claimed.Remove(node);
+            // An unused node that died (killed from outside, or failing to boot) is replaced, but not in a tight
+            // loop: each such death in a row doubles the pause before the next start. Used ones are replaced when
+            // their run ends.
+            replace = !node.Claimed && !_stopping;
+            if (replace)
+            {
+                _failures++;
+                _nextStartAt = DateTime.UtcNow + RestartDelay(_failures);
+                _lastFailure = $"node pid {node.Pid} exited with code {code} {(node.Booted ? "while idle" : "before it was ready")}"
+                               + (node.LastStderr is { } line ? $": {line}" : "");
+            }
         }
         node.Ready.TrySetResult();
         node.Exited.TrySetResult(code);
         process.Dispose();
-        // An idle node that died (killed from outside) is replaced; used ones are replaced when their run ends.
-        if (!node.Claimed)
+        if (replace)
             Refill();
     }
 
-    /// <summary>An idle node if there is one, else a fresh one that gets its work once booted (a cold start).</summary>
-    private PoolNode Take()
+    /// <summary>
+    /// Nodes for a run's <paramref name="count"/> participants, all or none, atomically with stopping: idle ones
+    /// first, else fresh ones that get their work once booted (a cold start). Null with the reason when refused.
+    /// </summary>
+    private List<PoolNode>? Take(Connection connection, int count, out string? refusal)
     {
         lock (_gate)
         {
-            _served++;
-            PoolNode node;
-            if (_idle.Count > 0)
+            if (_stopping)
             {
-                node = _idle[0];
-                _idle.RemoveAt(0);
+                refusal = "it is stopping and hands out no more nodes (run without --pool, or start a new pool once it has stopped)";
+                return null;
             }
-            else
-                node = StartNode();
-            node.Claimed = true;
-            _claimed.Add(node);
-            return node;
+            if (connection.Nodes.Count + count > _maxClaim)
+            {
+                refusal = $"one run may claim at most {_maxClaim} nodes, and this one asked for {connection.Nodes.Count + count}";
+                return null;
+            }
+            refusal = null;
+            var nodes = new List<PoolNode>(count);
+            for (var i = 0; i < count; i++)
+            {
+                _served++;
+                PoolNode node;
+                if (_idle.Count > 0)
+                {
+                    node = _idle[0];
+                    _idle.RemoveAt(0);
+                }
+                else
+                    node = StartNode();
+                node.Claimed = true;
+                _claimed.Add(node);
+                connection.Nodes.Add(node);
+                nodes.Add(node);
+            }
+            return nodes;
         }
     }
 
-    private async Task ServeAsync(Socket socket, CancellationToken cancellationToken)
+    /// <summary>A claim's participants (name, arguments), or null when the request is malformed.</summary>
+    private static List<(string Name, string[] Arguments)>? ParseClaim(JsonObject request)
     {
-        var mine = new List<PoolNode>();
+        try
+        {
+            return request["nodes"]!.AsArray().Select(entry => (
+                entry!["name"]!.GetValue<string>(),
+                entry["args"]!.AsArray().Select(a => a!.GetValue<string>()).ToArray())).ToList();
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, Connection connection)
+    {
         var writeGate = new SemaphoreSlim(1, 1);
+        var closing = _closeConnections.Token;
         await using var stream = new NetworkStream(socket, ownsSocket: true);
         using var reader = new StreamReader(stream);
         await using var writer = new StreamWriter(stream) { AutoFlush = true };
@@ -220,7 +369,7 @@ public sealed class PoolServer
 
         try
         {
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            while (await reader.ReadLineAsync(closing).ConfigureAwait(false) is { } line)
             {
                 var request = JsonNode.Parse(line)?.AsObject();
                 switch (request?["op"]?.GetValue<string>())
@@ -229,23 +378,33 @@ public sealed class PoolServer
                         await SendAsync(Status()).ConfigureAwait(false);
                         break;
                     case "wait":
-                        await WaitFullAsync(TimeSpan.FromMilliseconds(request["timeout_ms"]?.GetValue<long>() ?? 600_000), cancellationToken)
+                        await WaitFullAsync(TimeSpan.FromMilliseconds(request["timeout_ms"]?.GetValue<long>() ?? 600_000), closing)
                             .ConfigureAwait(false);
                         await SendAsync(Status()).ConfigureAwait(false);
                         break;
                     case "stop":
-                        await SendAsync(new JsonObject { ["op"] = "stopping" }).ConfigureAwait(false);
-                        _stop.Cancel();
+                        var (runs, inUse) = BeginStop();
+                        await SendAsync(new JsonObject { ["op"] = "stopping", ["pid"] = Environment.ProcessId, ["runs"] = runs, ["in_use"] = inUse })
+                            .ConfigureAwait(false);
                         return;
                     case "claim":
-                        foreach (var entry in request["nodes"]!.AsArray())
+                        if (ParseClaim(request) is not { } entries)
                         {
-                            var name = entry!["name"]!.GetValue<string>();
-                            var arguments = entry["args"]!.AsArray().Select(a => a!.GetValue<string>()).ToArray();
-                            var node = Take();
-                            mine.Add(node);
+                            await SendAsync(new JsonObject { ["op"] = "error", ["reason"] = "malformed claim" }).ConfigureAwait(false);
+                            break;
+                        }
+                        if (Take(connection, entries.Count, out var refusal) is not { } nodes)
+                        {
+                            await SendAsync(new JsonObject { ["op"] = "error", ["reason"] = refusal }).ConfigureAwait(false);
+                            break;
+                        }
+                        for (var i = 0; i < nodes.Count; i++)
+                        {
+                            var (name, arguments) = entries[i];
+                            var node = nodes[i];
                             node.Stderr = text => _ = SendAsync(new JsonObject { ["op"] = "stderr", ["name"] = name, ["line"] = text });
-                            await SendAsync(new JsonObject { ["op"] = "claimed", ["name"] = name, ["pid"] = node.Pid }).ConfigureAwait(false);
+                            await SendAsync(new JsonObject { ["op"] = "claimed", ["name"] = name, ["pid"] = node.Pid, ["start_time"] = node.StartTime })
+                                .ConfigureAwait(false);
                             _ = node.Exited.Task.ContinueWith(t => SendAsync(new JsonObject { ["op"] = "exited", ["name"] = name, ["code"] = t.Result }),
                                 TaskScheduler.Default);
                             _ = AssignWhenReadyAsync(node, arguments);
@@ -258,11 +417,17 @@ public sealed class PoolServer
                 }
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or JsonException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or JsonException or InvalidOperationException)
         {
         }
         finally
         {
+            List<PoolNode> mine;
+            lock (_gate)
+            {
+                mine = connection.Nodes.ToList();
+                _connections.Remove(connection);
+            }
             // The launcher that claimed these nodes is gone (or done): for them, the parent is gone.
             foreach (var node in mine)
                 node.CloseStdin();
@@ -296,37 +461,86 @@ public sealed class PoolServer
         {
             lock (_gate)
             {
-                if (_idle.Count >= _size)
+                // A stopping pool never fills again, nor one whose nodes keep dying: say so now, not at the deadline.
+                if (_idle.Count >= _size || _stopping || _failures >= WarmPool.FailuresBeforeWaitGivesUp)
                     return;
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Idle and booting nodes are told there is no work (stdin closed: they exit 0); claimed ones are their launchers' business.</summary>
-    private async Task ShutDownAsync()
+    /// <summary>
+    /// Stops taking work (idempotent): no new connection, no new claim, no replacement; idle and booting nodes are
+    /// told there is no work (stdin closed: they exit 0). Claimed nodes run on. Returns the runs and nodes in use.
+    /// </summary>
+    private (int Runs, int InUse) BeginStop()
     {
         List<PoolNode> unclaimed;
+        int runs, inUse;
+        lock (_gate)
+        {
+            _stopping = true;
+            unclaimed = _idle.Concat(_booting).ToList();
+            runs = RunsInProgress();
+            inUse = _claimed.Count;
+        }
+        _stopAccepting.Cancel();
+        foreach (var node in unclaimed)
+            node.CloseStdin();
+        return (runs, inUse);
+    }
+
+    /// <summary>
+    /// After accepting stopped: every run in progress ends as its launcher decides (its connection stays served,
+    /// its nodes run on); a launcher whose nodes have all ended gets 10 s to hang up. Then the rest is closed and
+    /// whatever of ours still runs is killed.
+    /// </summary>
+    private async Task ShutDownAsync()
+    {
+        BeginStop();
+        List<PoolNode> unclaimed;
+        List<Connection> connections;
+        List<(Task Served, List<PoolNode> Nodes)> runs;
         lock (_gate)
         {
             unclaimed = _idle.Concat(_booting).ToList();
             _idle.Clear();
             _booting.Clear();
+            connections = _connections.ToList();
+            // Claims are refused from now on: these lists are final.
+            runs = connections.Where(c => c.Nodes.Count > 0).Select(c => (c.Served, c.Nodes.ToList())).ToList();
         }
-        foreach (var node in unclaimed)
-            node.CloseStdin();
-        // Claimed nodes run on for their launchers (which end them, or close their stdin by going away):
-        // their parent stays until they are reaped.
+        await Task.WhenAll(runs.Select(r => RunOverAsync(r.Served, r.Nodes))).ConfigureAwait(false);
+
+        // Nodes of launchers that hung up were told so by their stdin and end within seconds; a claimed node still
+        // running well after that is killed (it is our child and its run is gone).
         List<PoolNode> claimed;
         lock (_gate)
             claimed = _claimed.ToList();
-        await Task.WhenAll(claimed.Select(n => n.Exited.Task)).ConfigureAwait(false);
-        var all = Task.WhenAll(unclaimed.Select(n => n.Exited.Task));
-        if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false) != all)
-        {
-            foreach (var node in unclaimed.Where(n => !n.Exited.Task.IsCompleted))
-                Posix.kill(-node.Pid, Posix.SIGKILL);
-            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-        }
+        await EndAsync(claimed, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+
+        await _closeConnections.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAny(Task.WhenAll(connections.Select(c => c.Served)), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await EndAsync(unclaimed, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+    }
+
+    /// <summary>A run is over when its launcher hangs up, or 10 s after its last node ended.</summary>
+    private static async Task RunOverAsync(Task served, List<PoolNode> nodes)
+    {
+        var allEnded = Task.WhenAll(nodes.Select(n => n.Exited.Task));
+        var grace = allEnded.ContinueWith(_ => Task.Delay(TimeSpan.FromSeconds(10)), TaskScheduler.Default).Unwrap();
+        await Task.WhenAny(served, grace).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits up to <paramref name="grace"/> for <paramref name="nodes"/> to end; kills (our children's groups) what is left.</summary>
+    private static async Task EndAsync(List<PoolNode> nodes, TimeSpan grace)
+    {
+        var all = Task.WhenAll(nodes.Select(n => n.Exited.Task));
+        if (await Task.WhenAny(all, Task.Delay(grace)).ConfigureAwait(false) == all)
+            return;
+        // Not yet reaped (Exited is set after the reap), so each pid is still our child's.
+        foreach (var node in nodes.Where(n => !n.Exited.Task.IsCompleted))
+            Posix.kill(-node.Pid, Posix.SIGKILL);
+        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
     }
 }

@@ -17,6 +17,8 @@ public sealed class SimProcess : IDisposable
     private readonly Queue<string> _stderrTail = new();
     private Process? _process;
     private bool _pooled;
+    // For a pooled node: why it must not be signalled now (null: it may), asked right before every signal.
+    private Func<SignalCheck?>? _pooledCheck;
     private bool _daemon;
     private bool _closed;
     private int? _exitCode;
@@ -110,14 +112,29 @@ public sealed class SimProcess : IDisposable
         }
     }
 
-    /// <summary>Marks the process started as the warm pool's node <paramref name="pid"/> (instead of <see cref="Start"/>).</summary>
-    internal void AttachPooled(int pid)
+    /// <summary>
+    /// Marks the process started as the warm pool's node <paramref name="pid"/> (instead of <see cref="Start"/>).
+    /// It is not our child: <paramref name="check"/> says, right before each signal, whether the pid is still the
+    /// pool server's node (so no signal of ours reaches a process we do not own).
+    /// </summary>
+    internal void AttachPooled(int pid, Func<SignalCheck?> check)
     {
         if (_process is not null || _pooled)
             throw new InvalidOperationException($"{Name}: a process can only be started once");
         _pooled = true;
+        _pooledCheck = check;
         StartedAt = DateTimeOffset.UtcNow;
         Pid = pid;
+    }
+
+    /// <summary>
+    /// The pool server went away before reporting this node's end: nobody can reap it for us, so its end is
+    /// recorded as the node's own rule gives it (<paramref name="exitCode"/>) with <paramref name="note"/> in its stderr.
+    /// </summary>
+    internal void LosePooled(int exitCode, string note)
+    {
+        AddStderr(note);
+        EndPooled(exitCode);
     }
 
     /// <summary>The warm pool reports the node ended (the server reaped it) with <paramref name="exitCode"/>.</summary>
@@ -189,17 +206,21 @@ public sealed class SimProcess : IDisposable
     /// <summary>
     /// SIGTERM to the process alone, as Python's terminate(): a Sim node says goodbye to the coordinator and
     /// ends (exit code −15); anything it started is left alone. Like Python, IsAlive may still be true right after.
+    /// A pooled node whose pid can no longer be verified as the pool server's node is not signalled: that throws.
     /// </summary>
-    public void Terminate() => Signal(Posix.SIGTERM, group: false);
+    public void Terminate() => Signal(Posix.SIGTERM, group: false, refusalThrows: true);
 
-    /// <summary>SIGKILL to the process alone: it ends at once, no clean-up (exit code −9).</summary>
-    public void Kill() => Signal(Posix.SIGKILL, group: false);
+    /// <summary>SIGKILL to the process alone: it ends at once, no clean-up (exit code −9). Refusal as for <see cref="Terminate"/>.</summary>
+    public void Kill() => Signal(Posix.SIGKILL, group: false, refusalThrows: true);
 
-    /// <summary>SIGTERM to the participant's whole process group, so nothing it started is left orphaned.</summary>
-    public void TerminateTree() => Signal(Posix.SIGTERM, group: true);
+    /// <summary>
+    /// SIGTERM to the participant's whole process group, so nothing it started is left orphaned. A clean-up call:
+    /// a refused pooled node is reported in its stderr tail, not thrown.
+    /// </summary>
+    public void TerminateTree() => Signal(Posix.SIGTERM, group: true, refusalThrows: false);
 
-    /// <summary>SIGKILL to the participant's whole process group.</summary>
-    public void KillTree() => Signal(Posix.SIGKILL, group: true);
+    /// <summary>SIGKILL to the participant's whole process group (refusal as for <see cref="TerminateTree"/>).</summary>
+    public void KillTree() => Signal(Posix.SIGKILL, group: true, refusalThrows: false);
 
     /// <summary>Releases the handle; refused while the process runs, and every later call fails, as in Python.</summary>
     public void Close()
@@ -225,12 +246,23 @@ public sealed class SimProcess : IDisposable
         return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")}{(_pooled ? ", pooled" : "")})";
     }
 
-    private void Signal(int signal, bool group)
+    private void Signal(int signal, bool group, bool refusalThrows)
     {
         EnsureStarted();
+        // After its end was seen, the pid may be someone else's: never signal it again.
         if (!IsAlive)
             return;
         var pid = Pid!.Value;
+        if (_pooledCheck?.Invoke() is { } check)
+        {
+            if (check.Ended)
+                return; // it ended; the pool server reports how
+            var refusal = $"{Name}: not signalling pid {pid}: {check.Reason}";
+            AddStderr($"sim: {refusal}");
+            if (refusalThrows)
+                throw new InvalidOperationException(refusal);
+            return;
+        }
         // A node makes itself a process group leader early in its start; before that, only the pid exists.
         if (group && Posix.kill(-pid, signal) == 0)
             return;
@@ -274,16 +306,55 @@ public sealed class SimProcess : IDisposable
     }
 }
 
+/// <summary>Why a pooled node must not be signalled now: it has ended, or its pid cannot be verified as the pool's node.</summary>
+internal sealed record SignalCheck(bool Ended, string Reason);
+
 /// <summary>The POSIX calls the launcher needs that .NET does not offer.</summary>
 internal static class Posix
 {
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
+    public const int ENOENT = 2;
     public const int ESRCH = 3;
+    public const int EEXIST = 17;
     private const int WNOHANG = 1;
 
     [DllImport("libc", SetLastError = true)]
     public static extern int kill(int pid, int sig);
+
+    [DllImport("libc")]
+    public static extern uint getuid();
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int mkdir(string path, uint mode);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxTypeModeUid = 0x1 | 0x2 | 0x8;
+
+    /// <summary>
+    /// lstat's owner and mode of <paramref name="path"/> (a symlink is described, not followed), or the errno. statx,
+    /// not lstat, because its struct is laid out the same on every architecture.
+    /// </summary>
+    public static (uint Uid, uint Mode)? Lstat(string path, out int errno)
+    {
+        var buffer = new byte[256];
+        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxTypeModeUid, buffer) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = 0;
+        // struct statx: stx_uid at byte 20 (u32), stx_mode at byte 28 (u16).
+        return (BitConverter.ToUInt32(buffer, 20), BitConverter.ToUInt16(buffer, 28));
+    }
+
+    public const uint S_IFMT = 0xF000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFLNK = 0xA000;
 
     [DllImport("libc", SetLastError = true)]
     private static extern int setsid();

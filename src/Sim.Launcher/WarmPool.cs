@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 
 namespace Sim.Launcher;
@@ -8,6 +9,10 @@ namespace Sim.Launcher;
 /// A launcher's connection to the warm pool (<see cref="PoolServer"/>): claims booted nodes for a run's
 /// participants instead of starting processes, and relays their exit codes and stderr to their
 /// <see cref="SimProcess"/>. Closing the connection tells the server this launcher is gone.
+/// Trust is local and checked on both sides: the socket lives in a folder of the user's own (a real folder,
+/// theirs, mode 0700, never chmod-ed), each side checks the other's uid with SO_PEERCRED, and the launcher
+/// signals a pooled node only while /proc shows it is the verified server's child with the start time the
+/// server reported.
 /// </summary>
 public sealed class WarmPool : IAsyncDisposable
 {
@@ -16,35 +21,137 @@ public sealed class WarmPool : IAsyncDisposable
     private readonly StreamWriter _writer;
     private readonly Dictionary<string, SimProcess> _claimed = new(StringComparer.Ordinal);
     private Task _events = Task.CompletedTask;
+    private TaskCompletionSource? _allAttached;
+    private int _attached;
+    private volatile bool _hangingUp;
+    private volatile bool _serverGone;
 
-    private WarmPool(Socket socket)
+    // One launcher process makes one run: when its pool server goes away mid-run, the command line ends it.
+    private static readonly CancellationTokenSource LostSource = new();
+    private static volatile string? _lostReason;
+
+    private WarmPool(Socket socket, string path, int serverPid)
     {
         _socket = socket;
+        Path = path;
+        ServerPid = serverPid;
         var stream = new NetworkStream(socket, ownsSocket: false);
         _reader = new StreamReader(stream);
         _writer = new StreamWriter(stream) { AutoFlush = true };
     }
 
-    /// <summary>The pool's socket: <c>SIM_POOL_SOCKET</c>, else one per user in the temp folder.</summary>
+    public string Path { get; }
+
+    /// <summary>The server's pid as the kernel reports the socket's peer (SO_PEERCRED), not as the server says.</summary>
+    public int ServerPid { get; }
+
+    /// <summary>Cancelled when a pool server went away while participants of this process's run were on its nodes.</summary>
+    public static CancellationToken LostToken => LostSource.Token;
+
+    /// <summary>Why the run was ended when its pool server went away (one line); null while that has not happened.</summary>
+    public static string? LostReason => LostSource.IsCancellationRequested ? _lostReason : null;
+
+    /// <summary>
+    /// The pool's socket: <c>SIM_POOL_SOCKET</c>, else one per user: in <c>$XDG_RUNTIME_DIR/sim-pool</c> when that
+    /// is set, else in <c>/tmp/sim-pool-UID</c> (the temp folder).
+    /// </summary>
     public static string SocketPath =>
         Environment.GetEnvironmentVariable("SIM_POOL_SOCKET") is { Length: > 0 } path
-            ? Path.GetFullPath(path)
-            : Path.Combine(Path.GetTempPath(), $"sim-pool-{Environment.UserName}", "pool.sock");
+            ? System.IO.Path.GetFullPath(path)
+            : DefaultSocketPath(Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"), System.IO.Path.GetTempPath(), Posix.getuid());
 
+    internal static string DefaultSocketPath(string? runtimeDir, string tempDir, uint uid) =>
+        runtimeDir is { Length: > 0 } && System.IO.Path.IsPathRooted(runtimeDir)
+            ? System.IO.Path.Combine(runtimeDir, "sim-pool", "pool.sock")
+            : System.IO.Path.Combine(tempDir, $"sim-pool-{uid}", "pool.sock");
+
+    /// <summary>
+    /// Checks that <paramref name="folder"/> is private to this user: a folder (not a symlink), owned by our uid,
+    /// mode 0700. With <paramref name="create"/>, a missing folder is made so (its parent must exist); a folder that
+    /// exists is never chmod-ed. False when it is missing and not to be created; a folder that fails the check is a
+    /// usage error.
+    /// </summary>
+    internal static bool CheckPrivateFolder(string folder, bool create)
+    {
+        var uid = Posix.getuid();
+        var stat = Posix.Lstat(folder, out var errno);
+        if (stat is null && errno == Posix.ENOENT)
+        {
+            if (!create)
+                return false;
+            if (Posix.mkdir(folder, 0b111_000_000) != 0 && Marshal.GetLastPInvokeError() is var error && error != Posix.EEXIST)
+                throw new UsageException(error == Posix.ENOENT
+                    ? $"cannot create the warm pool's folder {folder}: its parent folder does not exist"
+                    : $"cannot create the warm pool's folder {folder} (errno {error})");
+            stat = Posix.Lstat(folder, out errno);
+        }
+        if (stat is not { } found)
+            throw new UsageException($"cannot check the warm pool's folder {folder} (errno {errno})");
+        var problem = (found.Mode & Posix.S_IFMT) switch
+        {
+            Posix.S_IFLNK => "is a symlink",
+            Posix.S_IFDIR when found.Uid != uid => $"belongs to uid {found.Uid}",
+            Posix.S_IFDIR when (found.Mode & 0xFFF) != 0b111_000_000 => $"has mode {Convert.ToString(found.Mode & 0xFFF, 8).PadLeft(4, '0')}",
+            Posix.S_IFDIR => null,
+            _ => "is not a folder",
+        };
+        if (problem is not null)
+            throw new UsageException(
+                $"the warm pool's folder {folder} {problem}: it must be a folder of your own (uid {uid}) with mode 0700; set SIM_POOL_SOCKET to a socket in such a folder");
+        return true;
+    }
+
+    /// <summary>The uid and pid of the process at the other end of a Unix socket, as the kernel knows them (SO_PEERCRED).</summary>
+    internal static (int Pid, uint Uid)? PeerOf(Socket socket)
+    {
+        Span<byte> credentials = stackalloc byte[12]; // struct ucred: pid, uid, gid
+        try
+        {
+            if (socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials) < 12)
+                return null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        return (BitConverter.ToInt32(credentials[..4]), BitConverter.ToUInt32(credentials[4..8]));
+    }
+
+    /// <summary>
+    /// Connects to the pool at <paramref name="path"/>; null when there is none. Refuses (usage error) a folder that
+    /// is not private, a server of another uid, and a server whose status names another pid than the kernel does.
+    /// </summary>
     public static async Task<WarmPool?> TryConnectAsync(string path, CancellationToken cancellationToken = default)
     {
-        if (!File.Exists(path))
+        if (!CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: false) || !File.Exists(path))
             return null;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
-            return new WarmPool(socket);
         }
         catch (SocketException)
         {
             socket.Dispose();
             return null; // a stale socket file: no server behind it
+        }
+        var uid = Posix.getuid();
+        if (PeerOf(socket) is not { } peer || peer.Uid != uid)
+        {
+            var who = PeerOf(socket) is { } other ? $"uid {other.Uid} (pid {other.Pid})" : "an unknown process";
+            socket.Dispose();
+            throw new UsageException($"the warm pool at {path} is served by {who}, not by you (uid {uid}): refusing it");
+        }
+        var pool = new WarmPool(socket, path, peer.Pid);
+        try
+        {
+            await pool.StatusAsync(cancellationToken).ConfigureAwait(false);
+            return pool;
+        }
+        catch
+        {
+            await pool.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -58,10 +165,7 @@ public sealed class WarmPool : IAsyncDisposable
     /// </summary>
     internal static (Socket Listener, FileStream Owner) Listen(string path)
     {
-        var folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: true);
         FileStream owner;
         try
         {
@@ -104,15 +208,72 @@ public sealed class WarmPool : IAsyncDisposable
         return JsonNode.Parse(line)!.AsObject();
     }
 
-    public Task<JsonObject> StatusAsync(CancellationToken cancellationToken = default) =>
-        RequestAsync(new JsonObject { ["op"] = "status" }, TimeSpan.FromSeconds(10), cancellationToken);
+    /// <summary>The server's status; one that names another pid than the socket's peer is refused.</summary>
+    public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var status = await RequestAsync(new JsonObject { ["op"] = "status" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        CheckPid(status);
+        return status;
+    }
 
-    /// <summary>Waits until every node of the pool at <paramref name="path"/> is booted and idle; returns its status.</summary>
+    private void CheckPid(JsonObject reply)
+    {
+        var said = reply["pid"]?.GetValue<int>();
+        if (said != ServerPid)
+            throw new UsageException($"the warm pool at {Path} says its server is pid {said?.ToString() ?? "none"}, but the socket's peer is pid {ServerPid}: refusing it");
+    }
+
+    /// <summary>Nodes dying unused in a row after which waiting for a full pool fails instead of waiting on.</summary>
+    public const int FailuresBeforeWaitGivesUp = 3;
+
+    /// <summary>
+    /// Waits until every node of the pool at <paramref name="path"/> is booted and idle; returns its status. Fails
+    /// (one line) when its nodes keep dying before they are ready, or when it is stopping.
+    /// </summary>
     public static async Task<JsonObject> WaitFullAsync(string path, CancellationToken cancellationToken = default)
     {
         await using var pool = await ConnectAsync(path, cancellationToken).ConfigureAwait(false);
-        return await pool.RequestAsync(new JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 }, TimeSpan.FromMinutes(11), cancellationToken)
+        var status = await pool.RequestAsync(new JsonObject { ["op"] = "wait", ["timeout_ms"] = 600_000 }, TimeSpan.FromMinutes(11), cancellationToken)
             .ConfigureAwait(false);
+        pool.CheckPid(status);
+        if (status["boot_failures"]?.GetValue<int>() is >= FailuresBeforeWaitGivesUp and var failures)
+            throw new RunFailedException(
+                $"the warm pool at {path} does not fill: its nodes keep dying unused ({failures} in a row; last: {status["last_failure"]}); it retries with a growing pause");
+        if (status["stopping"]?.GetValue<bool>() == true)
+            throw new RunFailedException($"the warm pool at {path} is stopping: it will not fill again");
+        return status;
+    }
+
+    /// <summary>What the server said when told to stop: its pid, and the runs (and nodes) it waits for.</summary>
+    public sealed record StopReply(int ServerPid, int Runs, int NodesInUse);
+
+    /// <summary>
+    /// Tells the pool at <paramref name="path"/> to stop: it accepts no new connection nor claim at once, its idle
+    /// nodes end, runs in progress go on; the server exits when they are over. Null when there was no pool.
+    /// </summary>
+    public static async Task<StopReply?> RequestStopAsync(string path, CancellationToken cancellationToken = default)
+    {
+        if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is not { } pool)
+            return null;
+        await using (pool)
+        {
+            var reply = await pool.RequestAsync(new JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+            return new StopReply(pool.ServerPid, reply["runs"]?.GetValue<int>() ?? 0, reply["in_use"]?.GetValue<int>() ?? 0);
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the pool server <paramref name="pid"/> to exit; false if it still runs.</summary>
+    public static async Task<bool> AwaitServerExitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        // Not kill(pid, 0): the server is init's child once started, and a zombie still answers that.
+        while (ProcStat.Read(pid) is { State: not ('Z' or 'X') })
+        {
+            if (clock.Elapsed > timeout)
+                return false;
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
     }
 
     /// <summary>
@@ -121,25 +282,17 @@ public sealed class WarmPool : IAsyncDisposable
     /// </summary>
     public static async Task<bool> StopServerAsync(string path, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is not { } pool)
+        if (await RequestStopAsync(path, cancellationToken).ConfigureAwait(false) is not { } stop)
             return false;
-        int server;
-        await using (pool)
-        {
-            server = (await pool.StatusAsync(cancellationToken).ConfigureAwait(false))["pid"]!.GetValue<int>();
-            await pool.RequestAsync(new JsonObject { ["op"] = "stop" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
-        }
-        var clock = Stopwatch.StartNew();
-        while (Posix.kill(server, 0) == 0)
-        {
-            if (clock.Elapsed > timeout)
-                throw new RunFailedException($"the pool server (pid {server}) is still stopping after {timeout.TotalSeconds:0} s: nodes in use are still running");
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-        }
+        if (!await AwaitServerExitAsync(stop.ServerPid, timeout, cancellationToken).ConfigureAwait(false))
+            throw new RunFailedException($"the pool server (pid {stop.ServerPid}) is still stopping after {timeout.TotalSeconds:0} s: nodes in use are still running");
         return true;
     }
 
-    /// <summary>Claims a booted node for each process, in order; they are attached (pid, running) when this returns.</summary>
+    /// <summary>
+    /// Claims a booted node for each process, in order; they are attached (pid, running) when this returns. A claim
+    /// the server refuses (it is stopping, or the run asks for more nodes than one run may have) is a usage error.
+    /// </summary>
     public async Task ClaimAsync(IReadOnlyList<SimProcess> processes, CancellationToken cancellationToken = default)
     {
         var nodes = new JsonArray();
@@ -152,39 +305,68 @@ public sealed class WarmPool : IAsyncDisposable
                 ["args"] = new JsonArray(process.NodeArguments.Select(a => (JsonNode)a).ToArray()),
             });
         }
-        await _writer.WriteLineAsync(new JsonObject { ["op"] = "claim", ["nodes"] = nodes }.ToJsonString().AsMemory(), cancellationToken)
-            .ConfigureAwait(false);
-        var attached = 0;
-        while (attached < processes.Count)
-        {
-            var line = await _reader.ReadLineAsync(cancellationToken).ConfigureAwait(false)
-                ?? throw new RunFailedException("the warm pool went away while handing out nodes");
-            if (Dispatch(JsonNode.Parse(line)!.AsObject()))
-                attached++;
-        }
+        _allAttached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (processes.Count == 0)
+            _allAttached.TrySetResult();
+        // Everything the server sends from now on is read by one loop, which also sees the server go away.
         _events = Task.Run(ReadEventsAsync, CancellationToken.None);
+        try
+        {
+            await _writer.WriteLineAsync(new JsonObject { ["op"] = "claim", ["nodes"] = nodes }.ToJsonString().AsMemory(), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The server is gone: the reading loop reports it.
+        }
+        await _allAttached.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>True when the message attached a claimed node.</summary>
-    private bool Dispatch(JsonObject message)
+    private void Dispatch(JsonObject message)
     {
+        var op = message["op"]?.GetValue<string>();
+        if (op == "error")
+        {
+            _allAttached?.TrySetException(new UsageException($"the warm pool at {Path} refused the run: {message["reason"]?.GetValue<string>()}"));
+            return;
+        }
         var name = message["name"]?.GetValue<string>();
         if (name is null || !_claimed.TryGetValue(name, out var process))
-            return false;
-        switch (message["op"]?.GetValue<string>())
+            return;
+        switch (op)
         {
             case "claimed":
-                process.AttachPooled(message["pid"]!.GetValue<int>());
-                return true;
+                var pid = message["pid"]!.GetValue<int>();
+                var startTime = message["start_time"]?.GetValue<long>();
+                process.AttachPooled(pid, () => CheckSignal(pid, startTime));
+                if (++_attached == _claimed.Count)
+                    _allAttached?.TrySetResult();
+                break;
             case "exited":
                 process.EndPooled(message["code"]!.GetValue<int>());
-                return false;
+                break;
             case "stderr":
                 process.AddStderr(message["line"]!.GetValue<string>());
-                return false;
-            default:
-                return false;
+                break;
         }
+    }
+
+    /// <summary>
+    /// Right before a signal: the node may be signalled only while it is still the verified server's child with the
+    /// start time the server reported (a pid freed by the node's end and reused is someone else's), and never once
+    /// the server is gone (its nodes then belong to nobody of ours).
+    /// </summary>
+    private SignalCheck? CheckSignal(int pid, long? startTime)
+    {
+        if (_serverGone)
+            return new SignalCheck(false, $"the pool server (pid {ServerPid}) is gone, so it is no node of ours any more");
+        if (NodeStat.Read(pid) is not { } stat || stat.State is 'Z' or 'X')
+            return new SignalCheck(true, "it has ended");
+        if (stat.Parent != ServerPid)
+            return new SignalCheck(false, $"its parent is pid {stat.Parent}, not the pool server (pid {ServerPid})");
+        if (startTime is null || stat.StartTime != startTime)
+            return new SignalCheck(false, "it is not the process the pool server handed out (its start time differs)");
+        return null;
     }
 
     private async Task ReadEventsAsync()
@@ -194,17 +376,57 @@ public sealed class WarmPool : IAsyncDisposable
             while (await _reader.ReadLineAsync().ConfigureAwait(false) is { } line)
                 Dispatch(JsonNode.Parse(line)!.AsObject());
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or System.Text.Json.JsonException)
         {
         }
+        if (!_hangingUp)
+            await ServerGoneAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The server closed the connection without our hanging up. After a run's nodes all ended (a stopped pool
+    /// exits then), nothing is lost; before, the run is ended at once: the nodes lost their stdin with the server
+    /// and end by themselves (a daemon at once, others within seconds), but nobody reports their ends to us.
+    /// </summary>
+    private async Task ServerGoneAsync()
+    {
+        var attached = _claimed.Values.Where(p => p.Pid is not null && !p.Exited.IsCompleted).ToList();
+        // A refused claim completed _allAttached too: then nothing of ours ran there.
+        if (attached.Count == 0 && _allAttached is { Task.IsCompleted: true })
+            return;
+        _serverGone = true;
+        _lostReason = $"the warm pool server (pid {ServerPid}) went away mid-run: the run was ended";
+        await LostSource.CancelAsync().ConfigureAwait(false);
+        _allAttached?.TrySetException(new RunFailedException(_lostReason));
+        var clock = Stopwatch.StartNew();
+        List<SimProcess> running;
+        while ((running = attached.Where(p => NodeStat.Read(p.Pid!.Value) is { State: not ('Z' or 'X') }).ToList()).Count > 0
+               && clock.Elapsed < TimeSpan.FromSeconds(5))
+            await Task.Delay(50).ConfigureAwait(false);
+        _lostReason = running.Count == 0
+            ? $"the warm pool server (pid {ServerPid}) went away mid-run: the run was ended; its {attached.Count} pooled participant(s) lost their stdin with it and ended"
+            : $"the warm pool server (pid {ServerPid}) went away mid-run: the run was ended; {running.Count} pooled participant(s) still run (pids {string.Join(", ", running.Select(p => p.Pid))}), not signalled: they are no children of ours";
+        foreach (var process in attached)
+            process.LosePooled(process.Daemon ? 4 : 5,
+                $"sim: the pool server went away; the node lost its stdin (exit code {(process.Daemon ? 4 : 5)} assumed: nobody reported its end)");
     }
 
     /// <summary>Waits (bounded) for every claimed node to be reported ended, then hangs up.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_hangingUp)
+            return;
         var ended = Task.WhenAll(_claimed.Values.Where(p => p.Pid is not null).Select(p => p.Exited));
         await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
-        _socket.Shutdown(SocketShutdown.Both);
+        _hangingUp = true;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // The server hung up first.
+        }
         _socket.Dispose();
         await Task.WhenAny(_events, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
@@ -217,7 +439,7 @@ public sealed class WarmPool : IAsyncDisposable
             await running.DisposeAsync().ConfigureAwait(false);
             throw new UsageException($"a warm pool is already running at {path}");
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: true);
         var info = SelfProcess.StartInfo([PoolServerCommand, "--size", size.ToString(), "--socket", path]);
         info.RedirectStandardInput = true;
         info.RedirectStandardOutput = true;
@@ -227,7 +449,12 @@ public sealed class WarmPool : IAsyncDisposable
         while (clock.Elapsed < timeout)
         {
             if (server.HasExited)
-                throw new RunFailedException($"the pool server ended at once (exit {server.ExitCode}): {(await server.StandardError.ReadToEndAsync(cancellationToken)).Trim()}");
+            {
+                var error = (await server.StandardError.ReadToEndAsync(cancellationToken)).Trim().Replace("sim: ", "", StringComparison.Ordinal);
+                if (server.ExitCode == Cli.UsageExitCode)
+                    throw new UsageException(error);
+                throw new RunFailedException($"the pool server ended at once (exit {server.ExitCode}): {error}");
+            }
             if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
             {
                 await pool.DisposeAsync().ConfigureAwait(false);
@@ -240,4 +467,23 @@ public sealed class WarmPool : IAsyncDisposable
     }
 
     public const string PoolServerCommand = "_pool-server";
+}
+
+/// <summary>The fields of /proc/PID/stat that tell a pooled node from whatever else may hold its pid later.</summary>
+internal sealed record NodeStat(char State, int Parent, long StartTime)
+{
+    public static NodeStat? Read(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name may hold spaces and parentheses: the fields start after the last ')' (field 3 on).
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return new NodeStat(fields[0][0], int.Parse(fields[1]), long.Parse(fields[19]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
 }

@@ -121,29 +121,7 @@ public sealed class WarmPoolTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // Whatever happened, no pool survives the test: stopped, or else killed with every node it has.
-        if (await WarmPool.TryConnectAsync(Socket) is { } pool)
-        {
-            int server;
-            List<int> nodes;
-            await using (pool)
-            {
-                var status = await pool.StatusAsync();
-                server = status["pid"]!.GetValue<int>();
-                nodes = status["idle_pids"]!.AsArray().Concat(status["booting_pids"]!.AsArray()).Select(p => p!.GetValue<int>()).ToList();
-            }
-            if ((await SimCli.RunAsync(HardTimeout, "pool", "stop")).ExitCode == 0)
-                nodes.Clear();
-            foreach (var pid in nodes.Prepend(server).Where(IsRunning))
-            {
-                try
-                {
-                    Process.GetProcessById(pid).Kill();
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                }
-            }
-        }
+        await PoolTeardown.RunAsync(Socket, []);
         Environment.SetEnvironmentVariable("SIM_POOL_SOCKET", _previousSocket);
         Directory.Delete(_folder, recursive: true);
     }
