@@ -3,82 +3,67 @@ using System.Runtime.InteropServices;
 namespace Sim.Launcher;
 
 /// <summary>
-/// The folder that is this user's alone for Sim's files (default ticket files): <c>$XDG_RUNTIME_DIR/sim</c> when the
-/// session has one, else <c>/tmp/sim-UID</c>. It is created 0700; an existing one is used only if it is a real
-/// folder (not a symbolic link), owned by this user, and closed to everyone else. Sim never chmods a folder it
-/// did not create: a folder in a shared place that fails the check is an error, not something to repair.
+/// Folders that are this user's alone: Sim's files (default ticket files: <c>$XDG_RUNTIME_DIR/sim</c> when the
+/// session has one, else <c>/tmp/sim-UID</c>) and the warm pool's socket folder. A missing folder is created 0700; an
+/// existing one is used only if lstat says it is a real folder (not a symbolic link), owned by this user, mode 0700.
+/// Sim never chmods a folder it did not create: one in a shared place that fails the check is an error to report.
 /// </summary>
 public static class UserFolder
 {
-    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const uint OwnerOnly = 0b111_000_000;
 
-    public static string Root
-    {
-        get
-        {
-            if (OperatingSystem.IsWindows())
-                return Path.Combine(Path.GetTempPath(), "sim");
-            var runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-            return !string.IsNullOrEmpty(runtime) && Path.IsPathRooted(runtime) && Directory.Exists(runtime)
+    /// <summary>Where Sim's own files go by default.</summary>
+    public static string Root =>
+        OperatingSystem.IsWindows()
+            ? Path.Combine(Path.GetTempPath(), "sim")
+            : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } runtime && Path.IsPathRooted(runtime)
                 ? Path.Combine(runtime, "sim")
-                : Path.Combine(Path.GetTempPath(), $"sim-{geteuid()}");
-        }
+                : Path.Combine(Path.GetTempPath(), $"sim-{Posix.getuid()}");
+
+    /// <summary><see cref="Root"/>, created or checked; throws <see cref="UsageException"/> naming the folder if unsafe.</summary>
+    public static string Ensure()
+    {
+        CheckPrivate(Root, create: true, "folder");
+        return Root;
     }
 
-    /// <summary><see cref="Root"/>, created or checked (see the class); throws <see cref="UsageException"/> naming the folder if unsafe.</summary>
-    public static string Ensure() => EnsurePrivate(Root);
-
-    /// <summary>Creates <paramref name="folder"/> 0700, or checks that the existing one is ours and private.</summary>
-    public static string EnsurePrivate(string folder)
+    /// <summary>
+    /// Checks that <paramref name="folder"/> is private to this user. With <paramref name="create"/>, a missing folder is
+    /// made 0700 (its parent must exist). False when it is missing and not to be created; a folder that fails the check
+    /// is a <see cref="UsageException"/> naming it as <paramref name="what"/>, followed by <paramref name="hint"/>.
+    /// </summary>
+    public static bool CheckPrivate(string folder, bool create, string what, string hint = "")
     {
         if (OperatingSystem.IsWindows())
-            return Directory.CreateDirectory(folder).FullName;
-        if (!Directory.Exists(folder) && !File.Exists(folder))
         {
-            try
-            {
-                Directory.CreateDirectory(folder, Private);
-            }
-            catch (IOException)
-            {
-                // Created meanwhile by someone else: checked below like any existing one.
-            }
+            if (create)
+                Directory.CreateDirectory(folder);
+            return Directory.Exists(folder);
         }
-        var info = new DirectoryInfo(folder);
-        if (info.LinkTarget is not null || !info.Exists)
-            throw new UsageException($"{folder} is not a plain folder (a symbolic link or a file): refusing to use it");
-        if (OwnerOf(folder) is { } owner && owner != geteuid())
-            throw new UsageException($"{folder} belongs to uid {owner}, not to you (uid {geteuid()}): refusing to use it");
-        var mode = File.GetUnixFileMode(folder);
-        if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
-                     UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
-            throw new UsageException($"{folder} is open to other users (mode {Convert.ToString((int)mode, 8)}): refusing to use it");
-        return info.FullName;
-    }
-
-    /// <summary>The owner's uid from lstat, where this build knows the layout of struct stat; else null.</summary>
-    internal static uint? OwnerOf(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-            return null;
-        // struct stat: st_uid at byte 28 on x86-64, at byte 24 on arm64 (the generic layout).
-        var offset = RuntimeInformation.ProcessArchitecture switch
+        var uid = Posix.getuid();
+        var stat = Posix.Lstat(folder, out var errno);
+        if (stat is null && errno == Posix.ENOENT)
         {
-            Architecture.X64 => 28,
-            Architecture.Arm64 => 24,
-            _ => -1,
+            if (!create)
+                return false;
+            if (Posix.mkdir(folder, OwnerOnly) != 0 && Marshal.GetLastPInvokeError() is var error && error != Posix.EEXIST)
+                throw new UsageException(error == Posix.ENOENT
+                    ? $"cannot create the {what} {folder}: its parent folder does not exist"
+                    : $"cannot create the {what} {folder} (errno {error})");
+            stat = Posix.Lstat(folder, out errno);
+        }
+        if (stat is not { } found)
+            throw new UsageException($"cannot check the {what} {folder} (errno {errno})");
+        var problem = (found.Mode & Posix.S_IFMT) switch
+        {
+            Posix.S_IFLNK => "is a symlink",
+            Posix.S_IFDIR when found.Uid != uid => $"belongs to uid {found.Uid}",
+            Posix.S_IFDIR when (found.Mode & 0xFFF) != OwnerOnly => $"has mode {Convert.ToString(found.Mode & 0xFFF, 8).PadLeft(4, '0')}",
+            Posix.S_IFDIR => null,
+            _ => "is not a folder",
         };
-        if (offset < 0)
-            return null;
-        var buffer = new byte[256];
-        if (lstat(path, buffer) != 0)
-            throw new UsageException($"cannot inspect {path}: errno {Marshal.GetLastPInvokeError()}");
-        return BitConverter.ToUInt32(buffer, offset);
+        if (problem is not null)
+            throw new UsageException($"the {what} {folder} {problem}: it must be a folder of your own (uid {uid}) with mode 0700{hint}");
+        return true;
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern uint geteuid();
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int lstat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer);
 }

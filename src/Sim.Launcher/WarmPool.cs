@@ -71,35 +71,8 @@ public sealed class WarmPool : IAsyncDisposable
     /// exists is never chmod-ed. False when it is missing and not to be created; a folder that fails the check is a
     /// usage error.
     /// </summary>
-    internal static bool CheckPrivateFolder(string folder, bool create)
-    {
-        var uid = Posix.getuid();
-        var stat = Posix.Lstat(folder, out var errno);
-        if (stat is null && errno == Posix.ENOENT)
-        {
-            if (!create)
-                return false;
-            if (Posix.mkdir(folder, 0b111_000_000) != 0 && Marshal.GetLastPInvokeError() is var error && error != Posix.EEXIST)
-                throw new UsageException(error == Posix.ENOENT
-                    ? $"cannot create the warm pool's folder {folder}: its parent folder does not exist"
-                    : $"cannot create the warm pool's folder {folder} (errno {error})");
-            stat = Posix.Lstat(folder, out errno);
-        }
-        if (stat is not { } found)
-            throw new UsageException($"cannot check the warm pool's folder {folder} (errno {errno})");
-        var problem = (found.Mode & Posix.S_IFMT) switch
-        {
-            Posix.S_IFLNK => "is a symlink",
-            Posix.S_IFDIR when found.Uid != uid => $"belongs to uid {found.Uid}",
-            Posix.S_IFDIR when (found.Mode & 0xFFF) != 0b111_000_000 => $"has mode {Convert.ToString(found.Mode & 0xFFF, 8).PadLeft(4, '0')}",
-            Posix.S_IFDIR => null,
-            _ => "is not a folder",
-        };
-        if (problem is not null)
-            throw new UsageException(
-                $"the warm pool's folder {folder} {problem}: it must be a folder of your own (uid {uid}) with mode 0700; set SIM_POOL_SOCKET to a socket in such a folder");
-        return true;
-    }
+    internal static bool CheckPrivateFolder(string folder, bool create) =>
+        UserFolder.CheckPrivate(folder, create, "warm pool's folder", "; set SIM_POOL_SOCKET to a socket in such a folder");
 
     /// <summary>The uid and pid of the process at the other end of a Unix socket, as the kernel knows them (SO_PEERCRED).</summary>
     internal static (int Pid, uint Uid)? PeerOf(Socket socket)

@@ -12,10 +12,12 @@ public sealed class UserFolderTests : IDisposable
     [Fact]
     public void A_new_folder_is_created_for_the_owner_alone()
     {
-        var folder = UserFolder.EnsurePrivate(Path.Combine(_parent, "mine"));
+        var folder = Path.Combine(_parent, "mine");
+        Assert.True(UserFolder.CheckPrivate(folder, create: true, "folder"));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
-        // Asked again, the same folder is fine as it is.
-        Assert.Equal(folder, UserFolder.EnsurePrivate(folder));
+        // Asked again, the same folder is fine as it is; a missing one not to be created is simply absent.
+        Assert.True(UserFolder.CheckPrivate(folder, create: false, "folder"));
+        Assert.False(UserFolder.CheckPrivate(Path.Combine(_parent, "absent"), create: false, "folder"));
     }
 
     [Fact]
@@ -24,11 +26,11 @@ public sealed class UserFolderTests : IDisposable
         var target = Directory.CreateDirectory(Path.Combine(_parent, "target")).FullName;
         var link = Path.Combine(_parent, "link");
         Directory.CreateSymbolicLink(link, target);
-        Assert.Contains("symbolic link", Assert.Throws<UsageException>(() => UserFolder.EnsurePrivate(link)).Message);
+        Assert.Contains("is a symlink", Assert.Throws<UsageException>(() => UserFolder.CheckPrivate(link, true, "folder")).Message);
 
         var open = Directory.CreateDirectory(Path.Combine(_parent, "open")).FullName;
         File.SetUnixFileMode(open, (UnixFileMode)Convert.ToInt32("777", 8));
-        Assert.Contains("open to other users", Assert.Throws<UsageException>(() => UserFolder.EnsurePrivate(open)).Message);
+        Assert.Contains("has mode 0777", Assert.Throws<UsageException>(() => UserFolder.CheckPrivate(open, true, "folder")).Message);
         Assert.Equal((UnixFileMode)Convert.ToInt32("777", 8), File.GetUnixFileMode(open)); // not chmod-ed
 
         if (Environment.UserName == "root")
@@ -37,7 +39,7 @@ public sealed class UserFolderTests : IDisposable
             var theirs = Directory.CreateDirectory(Path.Combine(_parent, "theirs")).FullName;
             File.SetUnixFileMode(theirs, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             Assert.Equal(0, Chown(theirs, 65534, 65534));
-            Assert.Contains("belongs to uid 65534", Assert.Throws<UsageException>(() => UserFolder.EnsurePrivate(theirs)).Message);
+            Assert.Contains("belongs to uid 65534", Assert.Throws<UsageException>(() => UserFolder.CheckPrivate(theirs, true, "folder")).Message);
         }
     }
 
