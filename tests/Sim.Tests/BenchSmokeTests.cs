@@ -9,12 +9,18 @@ public sealed class BenchSmokeTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
 
+    /// <summary>One run of <c>sim bench FIGURE</c> at a tiny scale; its one workload's JSON.</summary>
+    private async Task<JsonElement> BenchAsync(string figure)
+    {
+        var json = Path.Combine(_folder, "bench.json");
+        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", figure, "--runs", "1", "--scale", "0.02", "--json", json);
+        return Assert.Single(root.GetProperty("workloads").EnumerateArray());
+    }
+
     [Fact]
     public async Task Bench_runs_sim_and_python_side_by_side_and_writes_the_figures()
     {
-        var json = Path.Combine(_folder, "bench.json");
-        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "pipe-rtt", "--runs", "1", "--scale", "0.02", "--json", json);
-        var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
+        var workload = await BenchAsync("pipe-rtt");
         Assert.Equal("pipe-rtt", workload.GetProperty("name").GetString());
         Assert.True(workload.GetProperty("sim").GetProperty("median").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Object, workload.GetProperty("python").ValueKind);
@@ -30,9 +36,7 @@ public sealed class BenchSmokeTests : IDisposable
     [Fact]
     public async Task The_uncontended_acquire_is_compared_with_plain_Akka_doing_request_grant_release()
     {
-        var json = Path.Combine(_folder, "bench.json");
-        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "lock-acquire-uncontended", "--runs", "1", "--scale", "0.02", "--json", json);
-        var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
+        var workload = await BenchAsync("lock-acquire-uncontended");
         Assert.Equal("lock_acquire", workload.GetProperty("raw_akka_pattern").GetString());
         Assert.True(workload.GetProperty("raw_akka").GetProperty("median").GetDouble() > 0);
         Assert.True(workload.GetProperty("ratio_to_raw_akka").GetDouble() > 0);
@@ -41,9 +45,7 @@ public sealed class BenchSmokeTests : IDisposable
     [Fact]
     public async Task Idle_participants_CPU_is_measured_for_Sim_and_for_Python()
     {
-        var json = Path.Combine(_folder, "bench.json");
-        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(3), json, "bench", "idle", "--runs", "1", "--scale", "0.02", "--json", json);
-        var workload = Assert.Single(root.GetProperty("workloads").EnumerateArray());
+        var workload = await BenchAsync("idle");
         Assert.Equal("idle-cpu-per-participant", workload.GetProperty("name").GetString());
         Assert.Equal("absolute", workload.GetProperty("target_of").GetString());
         // A percentage of one core per process: at most every core of the machine.
