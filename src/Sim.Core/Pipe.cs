@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Remote;
 
 namespace Sim.Core;
 
@@ -13,26 +14,47 @@ public sealed record PipeConnected(string Pipe, IActorRef Peer) : ISimMessage;
 
 public sealed record PipeRefused(string Reason) : ISimMessage;
 
-/// <summary>One message on the wire from one end to the other.</summary>
-public sealed record PipeData(QueueItem Item) : ISimMessage;
+/// <summary>
+/// One message on the wire from one end to the other. <paramref name="Seq"/> numbers one direction's messages
+/// from 1 (a gap means some were lost); <paramref name="AckWanted"/>: the sender has used half its window
+/// and will soon wait for a <see cref="PipeAck"/>.
+/// </summary>
+public sealed record PipeData(QueueItem Item, long Seq, bool AckWanted) : ISimMessage;
 
-/// <summary>The other end's process is gone: after the buffered messages, recv raises end-of-file.</summary>
+/// <summary>Credit: the receiving role has taken <paramref name="Consumed"/> units (<see cref="PipeFlow.Cost"/>) in all from the pipe.</summary>
+public sealed record PipeAck(long Consumed) : ISimMessage;
+
+/// <summary>The other end was closed after sending <paramref name="Sent"/> messages: end-of-file once all of them are in.</summary>
+public sealed record PipeClose(long Sent) : ISimMessage;
+
+/// <summary>
+/// The other end's process is gone: sends raise at once; recv raises end-of-file after every message that
+/// left that process (see <see cref="PipeEndpoint"/> for how that is known).
+/// </summary>
 public sealed record PipePeerGone(string Pipe) : ISimMessage;
 
-// Local to a node: who the endpoint watches for end-of-file.
+// Local to a node: the endpoint's peer, to watch and to tell of a close.
 internal sealed record PipePeer(IActorRef Peer) : INoSerializationVerificationNeeded;
 
 // ---- Actors ---------------------------------------------------------------------------------
 
 /// <summary>
 /// Where the two ends of each named pipe find each other (the coordinator plays the OS's part in
-/// <c>os.pipe()</c>), and who tells an end at once that its peer's process has exited.
+/// <c>os.pipe()</c>), and who tells an end at once that its peer's process has exited. A pipe is forgotten
+/// once every end that opened it is gone (owner exited, or endpoint stopped), so its name can be used again.
 /// </summary>
 public sealed class PipeRegistry : ReceiveActor
 {
     public const string Name = "pipes";
 
-    private sealed record EndInfo(string Owner, IActorRef Endpoint, IActorRef ReplyTo, bool Duplex);
+    private sealed class EndInfo(string owner, IActorRef endpoint, IActorRef replyTo, bool duplex)
+    {
+        public string Owner { get; } = owner;
+        public IActorRef Endpoint { get; } = endpoint;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public bool Duplex { get; } = duplex;
+        public bool Gone { get; set; }
+    }
 
     private readonly Dictionary<string, EndInfo?[]> _pipes = new(StringComparer.Ordinal);
 
@@ -40,65 +62,307 @@ public sealed class PipeRegistry : ReceiveActor
 
     public PipeRegistry()
     {
-        Receive<PipeOpen>(m =>
+        Receive<PipeOpen>(Open);
+        Receive<ParticipantExited>(m => EndAll((_, info) => info.Owner == m.Name));
+        Receive<Terminated>(m => EndAll((_, info) => info.Endpoint.Equals(m.ActorRef)));
+    }
+
+    private void Open(PipeOpen m)
+    {
+        if (m.End is not (0 or 1))
         {
-            if (m.End is not (0 or 1))
-            {
-                Sender.Tell(new PipeRefused($"a pipe has ends 0 and 1, not {m.End}"));
-                return;
-            }
-            if (!_pipes.TryGetValue(m.Pipe, out var ends))
-                _pipes[m.Pipe] = ends = new EndInfo?[2];
-            if (ends[m.End] is { } taken && taken.Owner != m.Owner)
-            {
-                Sender.Tell(new PipeRefused($"end {m.End} of pipe '{m.Pipe}' is already {taken.Owner}'s"));
-                return;
-            }
-            if (ends[1 - m.End] is { } other && other.Duplex != m.Duplex)
-            {
-                Sender.Tell(new PipeRefused($"pipe '{m.Pipe}' is {(other.Duplex ? "duplex" : "one-way")} at the other end"));
-                return;
-            }
-            ends[m.End] = new EndInfo(m.Owner, m.Endpoint, Sender, m.Duplex);
-            if (ends[0] is { } zero && ends[1] is { } one)
-            {
-                zero.ReplyTo.Tell(new PipeConnected(m.Pipe, one.Endpoint));
-                one.ReplyTo.Tell(new PipeConnected(m.Pipe, zero.Endpoint));
-            }
-        });
-        Receive<ParticipantExited>(m =>
+            Sender.Tell(new PipeRefused($"a pipe has ends 0 and 1, not {m.End}"));
+            return;
+        }
+        if (!_pipes.TryGetValue(m.Pipe, out var ends))
+            _pipes[m.Pipe] = ends = new EndInfo?[2];
+        var refusal = ends[m.End] is { Gone: true }
+            ? $"end {m.End} of pipe '{m.Pipe}' is closed; the name is free again once the other end is gone too"
+            : ends[m.End] is { } taken && taken.Owner != m.Owner
+                ? $"end {m.End} of pipe '{m.Pipe}' is already {taken.Owner}'s"
+                : ends[1 - m.End] is { Gone: true }
+                    ? $"the other end of pipe '{m.Pipe}' is already gone"
+                    : ends[1 - m.End] is { } other && other.Duplex != m.Duplex
+                        ? $"pipe '{m.Pipe}' is {(other.Duplex ? "duplex" : "one-way")} at the other end"
+                        : null;
+        if (refusal is not null)
         {
-            foreach (var (pipe, ends) in _pipes)
+            Sender.Tell(new PipeRefused(refusal));
+            return;
+        }
+        if (ends[m.End] is { } previous && !previous.Endpoint.Equals(m.Endpoint))
+            Context.Unwatch(previous.Endpoint);
+        ends[m.End] = new EndInfo(m.Owner, m.Endpoint, Sender, m.Duplex);
+        // An endpoint that stops (closed, or its open timed out) must not be handed to a later peer.
+        Context.Watch(m.Endpoint);
+        if (ends[0] is { } zero && ends[1] is { } one)
+        {
+            zero.ReplyTo.Tell(new PipeConnected(m.Pipe, one.Endpoint));
+            one.ReplyTo.Tell(new PipeConnected(m.Pipe, zero.Endpoint));
+        }
+    }
+
+    private void EndAll(Func<string, EndInfo, bool> isGone)
+    {
+        var forgotten = new List<string>();
+        foreach (var (pipe, ends) in _pipes)
+        {
+            for (var end = 0; end < 2; end++)
             {
-                for (var end = 0; end < 2; end++)
-                {
-                    if (ends[end]?.Owner == m.Name && ends[1 - end] is { } survivor)
-                        survivor.Endpoint.Tell(new PipePeerGone(pipe));
-                }
+                if (ends[end] is not { Gone: false } info || !isGone(pipe, info))
+                    continue;
+                info.Gone = true;
+                if (ends[1 - end] is { Gone: false } survivor)
+                    survivor.Endpoint.Tell(new PipePeerGone(pipe));
             }
-        });
+            if (ends.All(e => e is null or { Gone: true }))
+                forgotten.Add(pipe);
+        }
+        foreach (var pipe in forgotten)
+        {
+            foreach (var info in _pipes[pipe])
+            {
+                if (info is not null)
+                    Context.Unwatch(info.Endpoint);
+            }
+            _pipes.Remove(pipe);
+        }
     }
 
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(ParticipantExited));
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    /// <summary>The names it holds (for tests: a forgotten pipe is not among them).</summary>
+    internal IReadOnlyList<string> Pipes => _pipes.Keys.ToArray();
+
+    public override string ToString() => $"PipeRegistry(pipes={string.Join(",", _pipes.Keys)})";
 }
 
 /// <summary>
 /// One end of a pipe, living in its participant's node: hands what the peer sent straight to its
-/// <see cref="PipeConnection"/> through a channel (recv reads it without a round trip to this actor), and
-/// turns the peer's death (reported, or seen by DeathWatch) into end-of-file after the buffered messages.
+/// <see cref="PipeConnection"/> through a channel (recv reads it without a round trip to this actor), takes the
+/// peer's credit for the sending side, and turns the peer's end into end-of-file after its last message.
+/// <para>
+/// The news that the peer's process is gone (<see cref="PipePeerGone"/>) comes from the coordinator, over
+/// another connection than the peer's messages, so it can overtake them. End-of-file therefore waits for a
+/// sign on the peer's own connection that nothing more will come from it: its <see cref="PipeClose"/> with
+/// the count it sent (a normal end), DeathWatch's <see cref="Terminated"/> (Akka queues it behind the messages
+/// already received from that actor), or the end of the association to the peer's node
+/// (<see cref="DisassociatedEvent"/>: the reader dispatches every message read from the socket before the
+/// association's end is published). If none comes, end-of-file follows after a quiet grace.
+/// </para>
 /// </summary>
-public sealed class PipeEndpoint : ReceiveActor
+public sealed class PipeEndpoint : ReceiveActor, IWithTimers
 {
-    public static Props Props(ChannelWriter<QueueItem> received) => Akka.Actor.Props.Create(() => new PipeEndpoint(received));
-
-    public PipeEndpoint(ChannelWriter<QueueItem> received)
+    private sealed record GraceOver : INoSerializationVerificationNeeded
     {
-        Receive<PipePeer>(m => Context.Watch(m.Peer));
-        Receive<PipeData>(m => received.TryWrite(m.Item));
-        Receive<PipePeerGone>(_ => received.TryComplete());
-        Receive<Terminated>(_ => received.TryComplete());
+        public static readonly GraceOver Instance = new();
+    }
+
+    private readonly string _pipe;
+    private readonly ChannelWriter<PipeData> _received;
+    private readonly PipeFlow _flow;
+    private readonly TimeSpan _grace;
+    private IActorRef? _peer;
+    private long _lastSeq;
+    private long? _finalSeq;
+    private bool _peerGone;
+    private bool _peerStopped;
+    private bool _streamEnded;
+    private bool _done;
+
+    internal static Props Props(string pipe, ChannelWriter<PipeData> received, PipeFlow flow, TimeSpan grace) =>
+        Akka.Actor.Props.CreateBy(new Producer(() => new PipeEndpoint(pipe, received, flow, grace)));
+
+    // Props.Create finds public constructors only, and this one takes internal types.
+    private sealed class Producer(Func<PipeEndpoint> create) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(PipeEndpoint);
+        public ActorBase Produce() => create();
+        public void Release(ActorBase actor) { }
+    }
+
+    private PipeEndpoint(string pipe, ChannelWriter<PipeData> received, PipeFlow flow, TimeSpan grace)
+    {
+        _pipe = pipe;
+        _received = received;
+        _flow = flow;
+        _grace = grace;
+        Receive<PipePeer>(m =>
+        {
+            _peer = m.Peer;
+            Context.Watch(m.Peer);
+        });
+        Receive<PipeData>(Data);
+        Receive<PipeAck>(m => flow.Acked(m.Consumed));
+        Receive<PipeClose>(m =>
+        {
+            flow.Break($"pipe '{pipe}': the other end is closed");
+            _finalSeq = m.Sent;
+            TryFinish();
+        });
+        Receive<PipePeerGone>(_ =>
+        {
+            flow.Break($"pipe '{pipe}': the other end's process is gone");
+            _peerGone = true;
+            TryFinish();
+        });
+        Receive<Terminated>(m =>
+        {
+            if (!m.ActorRef.Equals(_peer))
+                return;
+            flow.Break($"pipe '{pipe}': the other end is gone");
+            _peerStopped = true;
+            TryFinish();
+        });
+        Receive<DisassociatedEvent>(m =>
+        {
+            if (_peer is null || m.RemoteAddress != _peer.Path.Address)
+                return;
+            _streamEnded = true;
+            TryFinish();
+        });
+        Receive<GraceOver>(_ => Finish());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private void Data(PipeData m)
+    {
+        if (_done)
+            return;
+        if (m.Seq != _lastSeq + 1)
+        {
+            Finish(new IOException($"pipe '{_pipe}': messages {_lastSeq + 1} to {m.Seq - 1} from the other end were lost on the way"));
+            return;
+        }
+        _lastSeq = m.Seq;
+        // A message after the association ended: it came back, so its end no longer says the stream is over.
+        _streamEnded = false;
+        _received.TryWrite(m);
+        if (_peerGone || _finalSeq is not null)
+            TryFinish();
+    }
+
+    private void TryFinish()
+    {
+        if (_done)
+            return;
+        if (_finalSeq is { } final && _lastSeq >= final || _peerStopped || _peerGone && _streamEnded)
+            Finish();
+        else if (_peerGone || _finalSeq is not null)
+            Timers.StartSingleTimer(nameof(GraceOver), GraceOver.Instance, _grace); // restarted by every message
+    }
+
+    private void Finish(Exception? error = null)
+    {
+        _done = true;
+        Timers.CancelAll();
+        if (error is null && _finalSeq is { } final && _lastSeq < final)
+            error = new IOException($"pipe '{_pipe}': the other end sent {final} messages, {_lastSeq} arrived");
+        _received.TryComplete(error);
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
+
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        _flow.Break($"pipe '{_pipe}': this end is closed");
+        _received.TryComplete();
+        // Behind every message this end sent, on the same connection: the peer reads them all, then end-of-file.
+        _peer?.Tell(new PipeClose(_flow.Sent));
+    }
+}
+
+/// <summary>
+/// The sending side's window, shared by a <see cref="PipeConnection"/> (which sends) and its
+/// <see cref="PipeEndpoint"/> (which takes the peer's credit): at most <see cref="Window"/> units may be sent
+/// and not yet taken by the receiving role, as an OS pipe's buffer; then send waits. One message larger than
+/// the window goes when the window is not full, as an OS pipe takes a large write in parts.
+/// </summary>
+internal sealed class PipeFlow(long window)
+{
+    /// <summary>Per message on top of its payload: what the envelope costs in memory and on the wire, roughly.</summary>
+    public const int MessageOverhead = 64;
+
+    private readonly object _gate = new();
+    private long _sent;
+    private long _sentCost;
+    private long _ackedCost;
+    private string? _broken;
+    private TaskCompletionSource? _credit;
+
+    public enum Outcome { Sent, Full, Broken }
+
+    public long Window => window;
+
+    public static long Cost(QueueItem item) => item.Payload.Length + MessageOverhead;
+
+    public long Sent
+    {
+        get { lock (_gate) return _sent; }
+    }
+
+    /// <summary>Units sent and not yet taken by the other end's role.</summary>
+    public long Unread
+    {
+        get { lock (_gate) return _sentCost - _ackedCost; }
+    }
+
+    public string? Broken
+    {
+        get { lock (_gate) return _broken; }
+    }
+
+    /// <summary>Sends <paramref name="item"/> if the window has room; numbering and telling under one lock keep the order.</summary>
+    public Outcome TrySend(QueueItem item, IActorRef peer, IActorRef endpoint)
+    {
+        lock (_gate)
+        {
+            if (_broken is not null)
+                return Outcome.Broken;
+            if (_sentCost - _ackedCost >= window)
+                return Outcome.Full;
+            _sentCost += Cost(item);
+            peer.Tell(new PipeData(item, ++_sent, _sentCost - _ackedCost >= window / 2), endpoint);
+            return Outcome.Sent;
+        }
+    }
+
+    /// <summary>Completes when the window has room or the pipe is broken (no lost wake-up: checked under the lock).</summary>
+    public Task CreditAsync()
+    {
+        lock (_gate)
+        {
+            if (_broken is not null || _sentCost - _ackedCost < window)
+                return Task.CompletedTask;
+            return (_credit ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    public void Acked(long consumed)
+    {
+        TaskCompletionSource? wake = null;
+        lock (_gate)
+        {
+            _ackedCost = Math.Max(_ackedCost, consumed);
+            if (_sentCost - _ackedCost < window)
+                (wake, _credit) = (_credit, null);
+        }
+        wake?.TrySetResult();
+    }
+
+    public void Break(string reason)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            _broken ??= reason;
+            (wake, _credit) = (_credit, null);
+        }
+        wake?.TrySetResult();
     }
 }
 
@@ -107,26 +371,45 @@ public sealed class PipeEndpoint : ReceiveActor
 /// <summary>Python's <c>EOFError</c>: the other end is gone and nothing is left to receive.</summary>
 public sealed class PipeEofException(string message) : Exception(message);
 
+/// <summary>Python's <c>BrokenPipeError</c>: a send to an end that is closed or whose process is gone.</summary>
+public sealed class PipeBrokenException(string message) : IOException(message);
+
 /// <summary>
-/// One end of a pipe, as Python's <c>Connection</c>: <see cref="SendAsync"/>, <see cref="RecvAsync"/>,
-/// <see cref="PollAsync"/>. Messages go straight to the peer's endpoint actor, in order. A one-way pipe's
-/// end 0 only receives and end 1 only sends, as <c>Pipe(duplex=False)</c>.
+/// One end of a pipe, as Python's <c>Connection</c>: <see cref="SendAsync(QueueItem, TimeSpan?, CancellationToken)"/>,
+/// <see cref="RecvAsync"/>, <see cref="PollAsync"/>, <see cref="Close"/>. Messages go straight to the peer's
+/// endpoint actor, in order. A one-way pipe's end 0 only receives and end 1 only sends, as <c>Pipe(duplex=False)</c>.
 /// </summary>
 public sealed class PipeConnection
 {
+    /// <summary>
+    /// What one direction may hold sent and not yet taken by the receiving role, in payload bytes plus 64 per
+    /// message: two of the largest items, so a send after one of them does not wait for the reader.
+    /// </summary>
+    public const long DefaultWindow = 2L * QueueItem.MaxPayloadBytes;
+
+    /// <summary>How long end-of-file waits for a gone peer's messages when its connection gives no sign of its end.</summary>
+    public static readonly TimeSpan DefaultEofGrace = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan Forever = TimeSpan.FromHours(24);
+    private readonly ActorSystem _system;
     private readonly IActorRef _endpoint;
     private readonly IActorRef _peer;
-    private readonly ChannelReader<QueueItem> _received;
+    private readonly ChannelReader<PipeData> _received;
+    private readonly PipeFlow _flow;
+    private long _consumed;
+    private long _consumedAcked;
 
-    internal PipeConnection(string pipe, int end, bool duplex, IActorRef endpoint, IActorRef peer, ChannelReader<QueueItem> received)
+    private PipeConnection(string pipe, int end, bool duplex, ActorSystem system, IActorRef endpoint, IActorRef peer,
+        ChannelReader<PipeData> received, PipeFlow flow)
     {
         Pipe = pipe;
         End = end;
         Duplex = duplex;
+        _system = system;
         _endpoint = endpoint;
         _peer = peer;
         _received = received;
+        _flow = flow;
     }
 
     public string Pipe { get; }
@@ -135,13 +418,20 @@ public sealed class PipeConnection
     public bool Readable => Duplex || End == 0;
     public bool Writable => Duplex || End == 1;
 
-    /// <summary>Opens <paramref name="end"/> of the named pipe and waits up to <paramref name="timeout"/> for the other end.</summary>
+    /// <summary>
+    /// Opens <paramref name="end"/> of the named pipe and waits up to <paramref name="timeout"/> for the other end.
+    /// <paramref name="window"/> bounds what this end's sends may have unread at the other end (<see cref="DefaultWindow"/>).
+    /// </summary>
     public static async Task<PipeConnection> OpenAsync(ActorSystem system, IActorRef registry, string pipe, int end, bool duplex,
-        string owner, TimeSpan timeout)
+        string owner, TimeSpan timeout, long window = DefaultWindow, TimeSpan? eofGrace = null)
     {
-        // Unbounded, as an OS pipe's reader sees everything written; the endpoint actor is the only writer.
-        var received = Channel.CreateUnbounded<QueueItem>(new UnboundedChannelOptions { SingleWriter = true });
-        var endpoint = system.ActorOf(PipeEndpoint.Props(received.Writer), $"pipe-{Uri.EscapeDataString(pipe)}-{end}-{Guid.NewGuid():N}");
+        if (window <= 0)
+            throw new ArgumentOutOfRangeException(nameof(window), window, "a pipe's window must be positive");
+        // Unbounded: the sender's window bounds it. The endpoint actor is the only writer.
+        var received = Channel.CreateUnbounded<PipeData>(new UnboundedChannelOptions { SingleWriter = true });
+        var flow = new PipeFlow(window);
+        var endpoint = system.ActorOf(PipeEndpoint.Props(pipe, received.Writer, flow, eofGrace ?? DefaultEofGrace),
+            $"pipe-{Uri.EscapeDataString(pipe)}-{end}-{Guid.NewGuid():N}");
         object reply;
         try
         {
@@ -158,31 +448,86 @@ public sealed class PipeConnection
             throw new InvalidOperationException(reply is PipeRefused refused ? refused.Reason : $"unexpected reply: {reply}");
         }
         endpoint.Tell(new PipePeer(connected.Peer));
-        return new PipeConnection(pipe, end, duplex, endpoint, connected.Peer, received.Reader);
+        return new PipeConnection(pipe, end, duplex, system, endpoint, connected.Peer, received.Reader, flow);
     }
 
-    public Task SendAsync(string text) => SendAsync(QueueItem.Text(text));
+    public Task SendAsync(string text, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        SendAsync(QueueItem.Text(text), timeout, cancellationToken);
 
-    /// <summary>Hands the message to the transport towards the peer; returns without waiting for it to be received.</summary>
-    public Task SendAsync(QueueItem item)
+    /// <summary>
+    /// Hands the message to the transport towards the peer; returns without waiting for it to be received,
+    /// unless the window is full: then waits up to <paramref name="timeout"/> (default: for ever) for the peer
+    /// to read (<see cref="TimeoutException"/>). <see cref="PipeBrokenException"/> if the peer is gone or closed.
+    /// </summary>
+    public Task SendAsync(QueueItem item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         if (!Writable)
             return Task.FromException(new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only receives"));
-        _peer.Tell(new PipeData(item), _endpoint);
-        return Task.CompletedTask;
+        return _flow.TrySend(item, _peer, _endpoint) switch
+        {
+            PipeFlow.Outcome.Sent => Task.CompletedTask,
+            PipeFlow.Outcome.Broken => Task.FromException(new PipeBrokenException(_flow.Broken!)),
+            _ => SendWhenCreditAsync(item, timeout ?? Forever, cancellationToken),
+        };
     }
 
-    /// <summary>The next message; <see cref="PipeEofException"/> once the peer is gone and all is read; <see cref="TimeoutException"/> if none came in time.</summary>
+    private async Task SendWhenCreditAsync(QueueItem item, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            try
+            {
+                await _flow.CreditAsync().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException(
+                    $"pipe '{Pipe}': the other end read too little within {timeout.TotalMilliseconds:0} ms; {_flow.Unread} of {_flow.Window} units unread");
+            }
+            switch (_flow.TrySend(item, _peer, _endpoint))
+            {
+                case PipeFlow.Outcome.Sent:
+                    return;
+                case PipeFlow.Outcome.Broken:
+                    throw new PipeBrokenException(_flow.Broken!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next message; <see cref="PipeEofException"/> once the peer is gone and all it sent is read;
+    /// <see cref="TimeoutException"/> if none came in time; <see cref="IOException"/> if messages were lost.
+    /// </summary>
     public async Task<QueueItem> RecvAsync(TimeSpan? timeout = null)
     {
         if (!Readable)
             throw new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only sends");
         if (_received.TryRead(out var ready))
-            return ready;
+            return Taken(ready);
         var wait = timeout ?? Forever;
         if (!await WaitAsync(wait).ConfigureAwait(false))
             throw new TimeoutException($"pipe '{Pipe}': nothing received within {wait.TotalMilliseconds:0} ms");
-        return _received.TryRead(out var item) ? item : throw new PipeEofException($"pipe '{Pipe}': the other end is gone");
+        if (_received.TryRead(out var data))
+            return Taken(data);
+        if (_received.Completion.Exception?.InnerException is { } lost)
+            throw new IOException(lost.Message, lost);
+        throw new PipeEofException($"pipe '{Pipe}': the other end is gone");
+    }
+
+    /// <summary>Counts what the role took; acks when the sender asked and a quarter window was taken or nothing is left.</summary>
+    private QueueItem Taken(PipeData data)
+    {
+        var consumed = Interlocked.Add(ref _consumed, PipeFlow.Cost(data.Item));
+        // The sender, once blocked, has sent nothing after its last message, which asked for an ack: taking that
+        // message leaves the buffer empty, so the ack goes. Below half a window nothing is asked, and nothing sent.
+        if (data.AckWanted && (consumed - Volatile.Read(ref _consumedAcked) >= _flow.Window / 4 || _received.Count == 0))
+        {
+            Volatile.Write(ref _consumedAcked, consumed);
+            _peer.Tell(new PipeAck(consumed), _endpoint);
+        }
+        return data.Item;
     }
 
     /// <summary>Whether a message (or end-of-file) is ready to be received, waiting up to <paramref name="timeout"/>.</summary>
@@ -191,6 +536,16 @@ public sealed class PipeConnection
         if (!Readable)
             throw new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only sends");
         return await WaitAsync(timeout).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Python's <c>close()</c>: this end stops; the other end reads what was sent, then end-of-file, and its
+    /// sends raise <see cref="PipeBrokenException"/>. Sends here raise too.
+    /// </summary>
+    public void Close()
+    {
+        _flow.Break($"pipe '{Pipe}': this end is closed");
+        _system.Stop(_endpoint);
     }
 
     /// <summary>True once a message or end-of-file is there, false if neither came within <paramref name="timeout"/>.</summary>
@@ -210,8 +565,13 @@ public sealed class PipeConnection
         {
             return false;
         }
+        catch (IOException) when (_received.Completion.IsFaulted)
+        {
+            return true; // messages were lost: recv raises that
+        }
     }
 
     public override string ToString() =>
-        $"PipeConnection(pipe={Pipe}, end={End}, {(Duplex ? "duplex" : Readable ? "receive-only" : "send-only")}, buffered={_received.Count}{(_received.Completion.IsCompleted ? ", peer gone" : "")})";
+        $"PipeConnection(pipe={Pipe}, end={End}, {(Duplex ? "duplex" : Readable ? "receive-only" : "send-only")}, buffered={_received.Count}, " +
+        $"unread-by-peer={_flow.Unread}/{_flow.Window}{(_received.Completion.IsCompleted ? ", peer gone" : "")}{(_flow.Broken is { } b ? $", broken: {b}" : "")}";
 }

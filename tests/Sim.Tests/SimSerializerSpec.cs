@@ -65,7 +65,9 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new PipeOpen("p", 1, "pipe-b", owner, false);
         yield return new PipeConnected("p", owner);
         yield return new PipeRefused("taken");
-        yield return new PipeData(QueueItem.Text("hello"));
+        yield return new PipeData(QueueItem.Text("hello"), 3, true);
+        yield return new PipeAck(4096);
+        yield return new PipeClose(3);
         yield return new PipePeerGone("p");
         yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3, "counter-1");
         yield return new SharedGet("counter", "1", "counter-1", 4);
@@ -149,7 +151,7 @@ public sealed class SimSerializerSpec : SimSpec
         SharedItems si => $"{si.Kind}|{string.Join(",", si.Items)}",
         PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
-        PipeData pd => Item(pd.Item),
+        PipeData pd => $"{Item(pd.Item)}|{pd.Seq}|{pd.AckWanted}",
         QueueStatus qs => (qs with { PutBy = Empty }) + "|" + string.Join(",", qs.PutBy),
         Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}|{c.ThenTaskDone?.Path}|{string.Join(",", c.TaskDone ?? [])}",
         QueueTaskDone t => $"{t.Consumer}|{string.Join(",", t.Deliveries)}",

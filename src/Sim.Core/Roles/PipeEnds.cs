@@ -4,8 +4,8 @@ namespace Sim.Core.Roles;
 
 /// <summary>
 /// The measuring end of the pipe scenario (<c>pipe-a</c>): ping-pong on the duplex pipe "ping" for round-trip
-/// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream", then waits
-/// on "ping" until the other end is gone and reports the end-of-file.
+/// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream", then reads
+/// "ping" until end-of-file, counting the burst the other end sent just before it was killed.
 /// </summary>
 public sealed class PipeSender : IRole
 {
@@ -29,21 +29,27 @@ public sealed class PipeSender : IRole
         for (var i = 0; i < messages; i++)
         {
             var started = clock.Elapsed;
-            await ping.SendAsync(PipeMessages.Numbered(i, size)).ConfigureAwait(false);
+            await ping.SendAsync(PipeMessages.Numbered(i, size), timeout).ConfigureAwait(false);
             var echo = await ping.RecvAsync(timeout).ConfigureAwait(false);
             if (PipeMessages.Number(echo) != i)
                 throw new InvalidOperationException($"echo {PipeMessages.Number(echo)} came back for message {i}");
             rtts.Add((clock.Elapsed - started).TotalMicroseconds);
         }
         for (var i = 0; i < messages; i++)
-            await stream.SendAsync(PipeMessages.Numbered(i, size)).ConfigureAwait(false);
+            await stream.SendAsync(PipeMessages.Numbered(i, size), timeout).ConfigureAwait(false);
 
-        // The launcher ends the other process now; recv must end with EOFError, not hang.
-        var eof = 0L;
+        // The other end sends its burst, and the launcher kills it: recv must yield every message that left
+        // that process, in order, and then raise EOFError, not hang.
+        long eof = 0, burstReceived = 0, burstOutOfOrder = 0;
         var eofWait = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await ping.RecvAsync(timeout).ConfigureAwait(false);
+            while (true)
+            {
+                if (PipeMessages.Number(await ping.RecvAsync(timeout).ConfigureAwait(false)) != burstReceived)
+                    burstOutOfOrder++;
+                burstReceived++;
+            }
         }
         catch (PipeEofException)
         {
@@ -55,6 +61,8 @@ public sealed class PipeSender : IRole
             ["rtt_median_us"] = (long)Percentile(rtts, 0.5),
             ["rtt_p99_us"] = (long)Percentile(rtts, 0.99),
             ["eof"] = eof,
+            ["burst_received"] = burstReceived,
+            ["burst_out_of_order"] = burstOutOfOrder,
             ["eof_wait_ms"] = (long)eofWait.Elapsed.TotalMilliseconds,
             ["eof_at_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         }).ConfigureAwait(false);
@@ -67,7 +75,8 @@ public sealed class PipeSender : IRole
 
 /// <summary>
 /// The other end (<c>pipe-b</c>): echoes every ping, receives the stream checking that every message arrives
-/// once and in order, reports the one-way throughput, then waits until it is ended.
+/// once and in order, sends a burst of <c>burst</c> numbered messages back on "ping", reports the one-way
+/// throughput, then waits until it is ended.
 /// </summary>
 public sealed class PipeReceiver : IRole
 {
@@ -77,6 +86,8 @@ public sealed class PipeReceiver : IRole
     {
         var info = participant.Info;
         var messages = info.Int("messages", 1000);
+        var size = Math.Max(8, info.Int("size", 64));
+        var burst = info.Int("burst", 0);
         var duplex = info.Bool("duplex", false);
         var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
 
@@ -85,7 +96,7 @@ public sealed class PipeReceiver : IRole
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
         for (var i = 0; i < messages; i++)
-            await ping.SendAsync(await ping.RecvAsync(timeout).ConfigureAwait(false)).ConfigureAwait(false);
+            await ping.SendAsync(await ping.RecvAsync(timeout).ConfigureAwait(false), timeout).ConfigureAwait(false);
 
         long outOfOrder = 0, bytes = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -99,12 +110,17 @@ public sealed class PipeReceiver : IRole
             bytes += message.Payload.Length;
         }
         var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
+        // The last words before this process is killed: the other end must read them all before end-of-file.
+        // Short, so they have left this process before the kill (what is still in its send queue then dies with it).
+        for (var i = 0; i < burst; i++)
+            await ping.SendAsync(PipeMessages.Numbered(i, Math.Min(size, 64)), timeout).ConfigureAwait(false);
         await participant.ReportAsync(new Dictionary<string, long>
         {
             ["received"] = messages,
             ["out_of_order"] = outOfOrder,
             ["messages_per_s"] = (long)((messages - 1) / seconds),
             ["bytes"] = bytes,
+            ["burst_sent"] = burst,
         }).ConfigureAwait(false);
         // Stay until ended: the other end's recv must see end-of-file when this process is gone.
         await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);

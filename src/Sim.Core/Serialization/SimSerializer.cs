@@ -167,7 +167,9 @@ internal static class Codecs
             r => new PipeOpen(r.Str(), r.Int(), r.Str(), r.Ref(), r.Bool()));
         Add<PipeConnected>("IC", (w, m) => { w.Str(m.Pipe); w.Ref(m.Peer); }, r => new PipeConnected(r.Str(), r.Ref()));
         Add<PipeRefused>("IR", (w, m) => w.Str(m.Reason), r => new PipeRefused(r.Str()));
-        Add<PipeData>("ID", (w, m) => Item(w, m.Item), r => new PipeData(ReadItem(r)));
+        Add<PipeData>("ID", (w, m) => { Item(w, m.Item); w.Long(m.Seq); w.Bool(m.AckWanted); }, r => new PipeData(ReadItem(r), r.Long(), r.Bool()));
+        Add<PipeAck>("IA", (w, m) => w.Long(m.Consumed), r => new PipeAck(r.Long()));
+        Add<PipeClose>("IZ", (w, m) => w.Long(m.Sent), r => new PipeClose(r.Long()));
         Add<PipePeerGone>("IG", (w, m) => w.Str(m.Pipe), r => new PipePeerGone(r.Str()));
 
         // Shared data
