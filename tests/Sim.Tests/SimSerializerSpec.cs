@@ -126,7 +126,7 @@ public sealed class SimSerializerSpec : SimSpec
             new QueueError(new string('x', 42)),
             new QueueError(new string('\u20ac', 41)),
             new QueueError("pair \ud83d\ude00 " + new string('\u00e9', 20_000)),
-            new PipeData(QueueItem.Bytes(new byte[QueueItem.MessageBytes])),
+            new PipeData(QueueItem.Bytes(new byte[QueueItem.MessageBytes]), 1, false),
         ];
         var serializer = (SimSerializer)Sys.Serialization.FindSerializerFor(large[0]);
         foreach (var message in large)
