@@ -71,10 +71,18 @@ public sealed class ParticipantLinkSpec() : TwoNodeSpec(FastWatch)
         await using var participant = await ConnectAsync("buyer-3");
         // No ticket store yet: the lookup fails within its timeout.
         await Assert.ThrowsAsync<TimeoutException>(() => participant.TicketsAsync(TimeSpan.FromMilliseconds(500)));
-        var db = Path.Combine(Directory.CreateTempSubdirectory("sim-link-").FullName, "db.json");
-        TicketFile.Create(db, 3);
-        Coordinator.StartTicketStore(db);
-        var tickets = await participant.TicketsAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(3, (await tickets.SearchAsync()).Count);
+        var folder = Directory.CreateTempSubdirectory("sim-link-").FullName;
+        try
+        {
+            var db = Path.Combine(folder, "db.json");
+            TicketFile.Create(db, 3);
+            Coordinator.StartTicketStore(db);
+            var tickets = await participant.TicketsAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(3, (await tickets.SearchAsync()).Count);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }
