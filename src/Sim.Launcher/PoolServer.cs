@@ -21,7 +21,7 @@ public sealed class PoolServer
         public Process Process { get; } = process;
         public int Pid { get; } = process.Id;
         // Lets a launcher tell this node from a later process that reuses its pid.
-        public long? StartTime { get; } = NodeStat.Read(process.Id)?.StartTime;
+        public long? StartTime { get; } = ProcStat.Read(process.Id)?.StartTime;
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<int> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Claimed { get; set; }

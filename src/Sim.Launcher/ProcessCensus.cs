@@ -27,8 +27,9 @@ public sealed record ProcessCensus(IReadOnlyList<int> Zombies, IReadOnlyList<int
     }
 }
 
-/// <summary>The fields of /proc/PID/stat that Sim uses.</summary>
-public sealed record ProcStat(char State, int Parent, int ProcessGroup)
+/// <summary>The fields of /proc/PID/stat that Sim uses; the start time (clock ticks since boot) tells a process from a
+/// later one that got the same pid.</summary>
+public sealed record ProcStat(char State, int Parent, int ProcessGroup, long StartTime)
 {
     public static ProcStat? Read(int pid)
     {
@@ -37,7 +38,7 @@ public sealed record ProcStat(char State, int Parent, int ProcessGroup)
             var text = File.ReadAllText($"/proc/{pid}/stat");
             // The command name may hold spaces and parentheses: the fields start after the last ')'.
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return new ProcStat(fields[0][0], int.Parse(fields[1]), int.Parse(fields[2]));
+            return new ProcStat(fields[0][0], int.Parse(fields[1]), int.Parse(fields[2]), long.Parse(fields[19]));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

@@ -333,7 +333,7 @@ public sealed class WarmPool : IAsyncDisposable
     {
         if (_serverGone)
             return new SignalCheck(false, $"the pool server (pid {ServerPid}) is gone, so it is no node of ours any more");
-        if (NodeStat.Read(pid) is not { } stat || stat.State is 'Z' or 'X')
+        if (ProcStat.Read(pid) is not { } stat || stat.State is 'Z' or 'X')
             return new SignalCheck(true, "it has ended");
         if (stat.Parent != ServerPid)
             return new SignalCheck(false, $"its parent is pid {stat.Parent}, not the pool server (pid {ServerPid})");
@@ -373,7 +373,7 @@ public sealed class WarmPool : IAsyncDisposable
         _allAttached?.TrySetException(new RunFailedException(_lostReason));
         var clock = Stopwatch.StartNew();
         List<SimProcess> running;
-        while ((running = attached.Where(p => NodeStat.Read(p.Pid!.Value) is { State: not ('Z' or 'X') }).ToList()).Count > 0
+        while ((running = attached.Where(p => ProcStat.Read(p.Pid!.Value) is { State: not ('Z' or 'X') }).ToList()).Count > 0
                && clock.Elapsed < TimeSpan.FromSeconds(5))
             await Task.Delay(50).ConfigureAwait(false);
         _lostReason = running.Count == 0
@@ -440,23 +440,4 @@ public sealed class WarmPool : IAsyncDisposable
     }
 
     public const string PoolServerCommand = "_pool-server";
-}
-
-/// <summary>The fields of /proc/PID/stat that tell a pooled node from whatever else may hold its pid later.</summary>
-internal sealed record NodeStat(char State, int Parent, long StartTime)
-{
-    public static NodeStat? Read(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            // The command name may hold spaces and parentheses: the fields start after the last ')' (field 3 on).
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return new NodeStat(fields[0][0], int.Parse(fields[1]), long.Parse(fields[19]));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
 }
