@@ -28,14 +28,35 @@ public abstract class FencingActor : ReceiveActor
 {
     // Names only: small, and a name that left must stay refused for the life of the run.
     private readonly Dictionary<string, string> _gone = new(StringComparer.Ordinal);
+    // Participants' sessions this actor watches, each once until its participant leaves (no Watch and Unwatch per request).
+    private readonly Dictionary<IActorRef, string> _sessions = new();
 
     protected FencingActor()
     {
         Receive<ParticipantExited>(m =>
         {
             _gone.TryAdd(m.Name, m.ExitCode is { } code ? $"it left the run with exit code {code}" : "it left the run");
+            foreach (var session in _sessions.Where(s => s.Value == m.Name).Select(s => s.Key).ToList())
+            {
+                _sessions.Remove(session);
+                Context.Unwatch(session);
+            }
             OnParticipantExited(m);
         });
+        // Remote DeathWatch, the slow backstop: every primitive hears of it (and fences the participant) on the event
+        // stream, exactly as of an exit the launcher reported.
+        Receive<Terminated>(m =>
+        {
+            if (_sessions.Remove(m.ActorRef, out var participant))
+                Context.System.EventStream.Publish(new ParticipantExited(participant, null));
+        });
+    }
+
+    /// <summary>Watches <paramref name="session"/> (once) so that the death of <paramref name="participant"/>'s node is heard.</summary>
+    protected void WatchSession(IActorRef session, string participant)
+    {
+        if (!session.IsNobody() && _sessions.TryAdd(session, participant))
+            Context.Watch(session);
     }
 
     /// <summary>What the actor hands on when <paramref name="exited"/> has left (its locks, its deliveries).</summary>

@@ -107,9 +107,6 @@ public sealed class LockManager : FencingActor
     // Locks with holders or waiters; an idle lock is forgotten but for its LockKind.
     private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LockKind> _kinds = new(StringComparer.Ordinal);
-    // Each owner's session is watched once, from its first request until its participant leaves: no Watch and
-    // Unwatch system messages on every grant and release (two remote messages per acquire-release cycle).
-    private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public static Props Props() => Akka.Actor.Props.Create(() => new LockManager());
@@ -120,26 +117,11 @@ public sealed class LockManager : FencingActor
         Receive<Release>(OnRelease);
         Receive<CancelAcquire>(OnCancel);
         Receive<Deadline>(OnDeadline);
-        Receive<Terminated>(m =>
-        {
-            // Remote DeathWatch, the slow backstop: every primitive hears of it (and fences its owner), as of a reported exit.
-            ReleaseAllOf(h => h.Owner.Equals(m.ActorRef), w => w.Request.Owner.Equals(m.ActorRef),
-                $"owner {m.ActorRef.Path} terminated");
-            if (_watched.Remove(m.ActorRef, out var owner))
-                Context.System.EventStream.Publish(new ParticipantExited(owner, null));
-        });
         Receive<GetLockState>(m => Sender.Tell(StateOf(m.Lock)));
     }
 
-    protected override void OnParticipantExited(ParticipantExited m)
-    {
+    protected override void OnParticipantExited(ParticipantExited m) =>
         ReleaseAllOf(h => h.OwnerName == m.Name, w => w.Request.OwnerName == m.Name, $"participant {m.Name} exited");
-        foreach (var session in _watched.Where(w => w.Value == m.Name).Select(w => w.Key).ToList())
-        {
-            _watched.Remove(session);
-            Context.Unwatch(session);
-        }
-    }
 
     protected override void PostStop()
     {
@@ -189,14 +171,14 @@ public sealed class LockManager : FencingActor
         var timer = Context.System.Scheduler.ScheduleTellOnceCancelable(
             m.Timeout, Self, new Deadline(m.Lock, m.OwnerName, m.RequestId), Self);
         named.Waiters.AddLast(new Waiter(m, Sender, timer));
-        Watch(m.Owner, m.OwnerName);
+        WatchSession(m.Owner, m.OwnerName);
     }
 
     private void Grant(string lockName, NamedLock named, Acquire request, IActorRef replyTo)
     {
         var token = ++named.Kind.LastToken;
         named.Holders[token] = new Holder(token, request.RequestId, request.OwnerName, request.Owner);
-        Watch(request.Owner, request.OwnerName);
+        WatchSession(request.Owner, request.OwnerName);
         replyTo.Tell(new Granted(lockName, request.RequestId, token));
     }
 
@@ -287,12 +269,6 @@ public sealed class LockManager : FencingActor
 
     private static Waiter? FindWaiter(NamedLock named, string ownerName, long requestId) =>
         named.Waiters.FirstOrDefault(w => w.Request.OwnerName == ownerName && w.Request.RequestId == requestId);
-
-    private void Watch(IActorRef owner, string ownerName)
-    {
-        if (_watched.TryAdd(owner, ownerName))
-            Context.Watch(owner);
-    }
 
     private LockState StateOf(string lockName) =>
         _locks.TryGetValue(lockName, out var named)

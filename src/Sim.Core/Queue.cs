@@ -198,7 +198,6 @@ public sealed class QueueActor : FencingActor
     private readonly List<(IActorRef ReplyTo, ICancelable? Timer, long Id)> _joins = new();
     // Joinable: what each consumer holds and has not marked done, oldest first.
     private readonly Dictionary<string, Dictionary<long, Delivery>> _inFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<IActorRef, string> _sessions = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Items that went into the queue, per producer: what was really produced, whatever happened to the producer.
     private readonly Dictionary<string, long> _putBy = new(StringComparer.Ordinal);
@@ -241,12 +240,6 @@ public sealed class QueueActor : FencingActor
             Sender.Tell(Status());
         });
         Receive<GetQueueStatus>(_ => Sender.Tell(Status()));
-        Receive<Terminated>(m =>
-        {
-            // Remote DeathWatch, the slow backstop: every primitive hears of it, as of a reported exit.
-            if (_sessions.Remove(m.ActorRef, out var consumer))
-                Context.System.EventStream.Publish(new ParticipantExited(consumer, null));
-        });
     }
 
     protected override void OnParticipantExited(ParticipantExited m) =>
@@ -364,8 +357,7 @@ public sealed class QueueActor : FencingActor
                 _inFlight[get.Consumer] = held = new Dictionary<long, Delivery>();
             foreach (var delivery in deliveries)
                 held[delivery.Id] = delivery;
-            if (!get.Session.IsNobody() && _sessions.TryAdd(get.Session, get.Consumer))
-                Context.Watch(get.Session);
+            WatchSession(get.Session, get.Consumer);
         }
         replyTo.Tell(new QueueItems(deliveries));
     }
@@ -522,12 +514,7 @@ public sealed class QueueActor : FencingActor
                 abandoned.Sum(p => p.Put.Items.Count - p.Accepted), name, why);
             AdmitWaitingPuts();
         }
-        // Forget what only mattered while it lived: its sessions and its clients' sentinel counts.
-        foreach (var session in _sessions.Where(s => s.Value == name).Select(s => s.Key).ToList())
-        {
-            _sessions.Remove(session);
-            Context.Unwatch(session);
-        }
+        // Forget what only mattered while it lived: its clients' sentinel counts (its sessions: FencingActor).
         foreach (var client in _sentinelsTo.Where(s => s.Value.Consumer == name).Select(s => s.Key).ToList())
             _sentinelsTo.Remove(client);
         if (!_inFlight.Remove(name, out var held) || held.Count == 0)
