@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Sim.Core;
 using Sim.Core.Roles;
+using Sim.Core.Scenarios;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -62,7 +63,7 @@ public static class Cli
         {
             return lost;
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or ScenarioException or RoleLibraryException)
         {
             Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
             return UsageExitCode;
@@ -151,18 +152,28 @@ public static class Cli
     }
 
     /// <summary>
-    /// <c>sim run FILE.hocon [--set key=value]...</c>: a scenario as data. The file names the scenario and
-    /// its options (<c>scenario = prodcons</c>, <c>producers = 3</c>, ...); they become that command's own
-    /// options, so they are checked exactly as on the command line.
+    /// <c>sim run FILE.hocon [--set key=value]... [--roles DLL]</c>: a scenario as data. A scenario model (a file with
+    /// <c>participants</c>, see <see cref="ScenarioLoader"/>) runs as processes through <see cref="ModelScenario"/>, with the
+    /// user's roles if it names their assembly. Any other file names a command and its options (<c>scenario = prodcons</c>,
+    /// <c>producers = 3</c>, ...); they become that command's own options, so they are checked exactly as on the command line.
     /// </summary>
     private static Command RunCommand()
     {
         var file = new Argument<string>("scenario") { Description = "A scenario file (.hocon), or the name of one in hocon/scenarios" };
-        var set = new Option<string[]>("--set") { Description = "Override one setting of the file: key=value; repeatable", HelpName = "KEY=VALUE" };
+        var set = new Option<string[]>("--set") { Description = "Override one setting (a parameter of a scenario model) of the file: key=value; repeatable", HelpName = "KEY=VALUE" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
-        var command = new Command("run", "Run a scenario described in a HOCON file.") { file, set, json };
+        var roles = new Option<string?>("--roles") { Description = "Your role library (.dll) for a scenario model; overrides its roles-assembly", HelpName = "DLL" };
+        var command = new Command("run", "Run a scenario described in a HOCON file: a scenario model (participants, primitives, faults, checks) or a command's options.")
+        {
+            file, set, json, roles,
+        };
         command.SetAction(async (parsed, cancellationToken) =>
         {
+            var path = ScenarioFile.Resolve(parsed.GetValue(file)!);
+            if (ScenarioFile.IsModel(path))
+                return await RunModelAsync(path, parsed.GetValue(set) ?? [], parsed.GetValue(roles), parsed.GetValue(json), cancellationToken);
+            if (parsed.GetValue(roles) is not null)
+                throw new UsageException($"--roles: {parsed.GetValue(file)} names a command, not a scenario model with participants");
             var args = ScenarioFile.ToArguments(parsed.GetValue(file)!, parsed.GetValue(set) ?? []);
             if (parsed.GetValue(json) is { } j)
                 args.AddRange(["--json", j]);
@@ -172,6 +183,35 @@ public static class Cli
             return await inner.InvokeAsync(Invocation, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>Loads and checks a scenario model (roles included) before anything starts, then runs it as processes.</summary>
+    private static async Task<int> RunModelAsync(string path, IReadOnlyList<string> overrides, string? roles, string? json, CancellationToken cancellationToken)
+    {
+        var pairs = overrides.Select(pair => pair.IndexOf('=') is var eq && eq > 0
+            ? KeyValuePair.Create(pair[..eq].Trim(), pair[(eq + 1)..].Trim())
+            : throw new UsageException($"--set '{pair}' is not key=value")).ToList();
+        Scenario scenario;
+        RoleLibrary library;
+        try
+        {
+            scenario = ScenarioLoader.LoadFile(path, pairs);
+            if (roles is not null)
+                scenario = scenario with { RolesAssembly = Path.GetFullPath(roles) };
+            library = RoleLibrary.Load(scenario.RolesAssembly);
+            scenario.Validate(library.Names);
+        }
+        catch (Exception e) when (e is ScenarioException or RoleLibraryException)
+        {
+            throw new UsageException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
+        }
+        var jsonPath = json is null ? null : WritableFile("--json", json, createFolder: false);
+        var console = Output.Console;
+        console.MarkupLineInterpolated($"[bold]{scenario.Name}[/]: {scenario.Description ?? ""} ({string.Join(", ", scenario.Parameters.Select(kv => $"{kv.Key}={kv.Value}"))})");
+        // A ticket file of the scenario's lives in this user's private folder, one per run.
+        return await ModelScenario.RunAsync(scenario, library, console,
+            declaration => Path.Combine(UserFolder.Ensure(), $"{declaration.Name}-{Environment.ProcessId}.json"),
+            result => ModelScenario.PresentAsync(result, console, jsonPath), cancellationToken);
     }
 
     private static Command CounterCommand()

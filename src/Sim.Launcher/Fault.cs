@@ -10,6 +10,9 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
 {
     public const string Holder = "holder";
 
+    /// <summary>The lock whose holder a <c>holder</c> fault hits; null: the run's main lock.</summary>
+    public string? Lock { get; init; }
+
     public override string ToString() => $"{Action.ToString().ToLowerInvariant()} {Target}@{AtSeconds.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Parses <c>NAME@SECONDS</c>; null with <paramref name="error"/> set when it is malformed.</summary>

@@ -41,7 +41,21 @@ public static class ScenarioFile
         return args;
     }
 
-    private static string Resolve(string fileOrName)
+    /// <summary>True if the file is a scenario model (participants, primitives, checks) rather than a command's options.</summary>
+    public static bool IsModel(string path)
+    {
+        try
+        {
+            return Sim.Core.Scenarios.ScenarioLoader.IsModel(File.ReadAllText(path));
+        }
+        catch (Sim.Core.Scenarios.ScenarioException)
+        {
+            return false; // not valid HOCON: the command-options path says so
+        }
+    }
+
+    /// <summary>The file itself, or the scenario of that name next to the launcher or in hocon/scenarios.</summary>
+    public static string Resolve(string fileOrName)
     {
         if (File.Exists(fileOrName))
             return fileOrName;

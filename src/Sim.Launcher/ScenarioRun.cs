@@ -49,13 +49,15 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>How long a participant keeps trying to reach the coordinator: 50 nodes booting on 2 cores take a while.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
-    public SimProcess Add(string name, string role, IReadOnlyDictionary<string, string> parameters, bool daemon = false)
+    public SimProcess Add(string name, string role, IReadOnlyDictionary<string, string> parameters, bool daemon = false, string? rolesAssembly = null)
     {
         var arguments = new List<string>
         {
             "--role", role, "--name", name, "--coordinator", Coordinator.Address.ToString(), "--watch-stdin",
             "--connect-timeout-ms", ((long)ConnectTimeout.TotalMilliseconds).ToString(),
         };
+        if (rolesAssembly is not null)
+            arguments.AddRange(["--roles-assembly", rolesAssembly]);
         foreach (var (key, value) in parameters)
             arguments.AddRange(["--param", $"{key}={value}"]);
         var process = _node.Create(name, role, arguments);
@@ -230,8 +232,9 @@ public sealed class ScenarioRun : IAsyncDisposable
         string? name = fault.Target;
         if (fault.Target == Fault.Holder)
         {
-            var state = MainLock is null ? null : await Coordinator.LockManager
-                .Ask<Sim.Core.LockState>(new Sim.Core.GetLockState(MainLock), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            var lockName = fault.Lock ?? MainLock;
+            var state = lockName is null ? null : await Coordinator.LockManager
+                .Ask<Sim.Core.LockState>(new Sim.Core.GetLockState(lockName), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             name = state?.Holders.FirstOrDefault()?.OwnerName;
         }
         var process = _processes.FirstOrDefault(p => p.Name == name);

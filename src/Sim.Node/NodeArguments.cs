@@ -5,15 +5,15 @@ namespace Sim.Node;
 /// <summary>
 /// The node's arguments, as the launcher writes them:
 /// <c>--role buyer --name buyer-3 --coordinator akka.tcp://sim@127.0.0.1:4053 [--param key=value]... [--host H] [--port P]
-/// [--connect-timeout-ms MS] [--watch-stdin] [--daemon]</c>.
+/// [--connect-timeout-ms MS] [--watch-stdin] [--daemon] [--roles-assembly DLL]</c>.
 /// </summary>
 public sealed record NodeArguments(
     string Role, string Name, Address Coordinator, IReadOnlyDictionary<string, string> Parameters,
-    string Host, int Port, TimeSpan ConnectTimeout, bool WatchStdin, bool Daemon)
+    string Host, int Port, TimeSpan ConnectTimeout, bool WatchStdin, bool Daemon, string? RolesAssembly = null)
 {
     public static NodeArguments Parse(string[] args)
     {
-        string? role = null, name = null, coordinator = null, host = "127.0.0.1";
+        string? role = null, name = null, coordinator = null, host = "127.0.0.1", rolesAssembly = null;
         int port = 0, connectTimeoutMs = 15_000;
         var watchStdin = false;
         var daemon = false;
@@ -31,6 +31,7 @@ public sealed record NodeArguments(
                 case "--connect-timeout-ms": connectTimeoutMs = Number(args[i], Value()); break;
                 case "--watch-stdin": watchStdin = true; break;
                 case "--daemon": daemon = true; break;
+                case "--roles-assembly": rolesAssembly = Value(); break;
                 case "--param":
                     var pair = Value();
                     var eq = pair.IndexOf('=');
@@ -52,7 +53,7 @@ public sealed record NodeArguments(
         {
             throw new FormatException($"--coordinator '{coordinator}' is not an actor system address (akka.tcp://sim@host:port)");
         }
-        return new NodeArguments(role, name, address, parameters, host!, port, TimeSpan.FromMilliseconds(connectTimeoutMs), watchStdin, daemon);
+        return new NodeArguments(role, name, address, parameters, host!, port, TimeSpan.FromMilliseconds(connectTimeoutMs), watchStdin, daemon, rolesAssembly);
     }
 
     private static int Number(string option, string value) =>

@@ -36,10 +36,21 @@ catch (FormatException e)
     return ExitCodes.Usage;
 }
 
-var role = RoleCatalog.Find(arguments.Role);
-if (role is null)
+// Sim's roles, plus the user's own when the scenario names their assembly.
+IRole? role;
+try
 {
-    Console.Error.WriteLine($"Sim.Node: unknown role '{arguments.Role}' (known: {string.Join(", ", RoleCatalog.Names)})");
+    var roles = RoleLibrary.Load(arguments.RolesAssembly);
+    role = roles.Create(arguments.Role);
+    if (role is null)
+    {
+        Console.Error.WriteLine($"Sim.Node: unknown role '{arguments.Role}' (known: {string.Join(", ", roles.Names.Order(StringComparer.Ordinal))})");
+        return ExitCodes.Usage;
+    }
+}
+catch (RoleLibraryException e)
+{
+    Console.Error.WriteLine($"Sim.Node: {e.Message}");
     return ExitCodes.Usage;
 }
 
@@ -112,6 +123,12 @@ try
                 return ExitCodes.CoordinatorLost;
             }
             Console.Error.WriteLine($"Sim.Node {arguments.Name}: {role.Name} failed: {e.Message}");
+            return ExitCodes.RoleFailed;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A user's role may throw anything: one line and a failed exit, not a crash with a stack trace.
+            Console.Error.WriteLine($"Sim.Node {arguments.Name}: {role.Name} failed: {e.GetType().Name}: {e.Message}");
             return ExitCodes.RoleFailed;
         }
     }

@@ -1,0 +1,18 @@
+namespace Sim.Core.Scenarios;
+
+/// <summary>Kill ends a participant at once (SIGKILL); terminate lets it say goodbye first (SIGTERM).</summary>
+public enum ScenarioFaultAction
+{
+    Terminate,
+    Kill,
+}
+
+/// <summary>
+/// A fault, <see cref="AtSeconds"/> after the work phase starts: hits the participant <see cref="Target"/>, or with
+/// target <c>holder</c> whoever holds lock <see cref="Lock"/> then. Each shell maps it onto its own means (a signal
+/// to a process, stopping an actor system).
+/// </summary>
+public sealed record ScenarioFault(ScenarioFaultAction Action, string Target, double AtSeconds, string? Lock = null)
+{
+    public const string Holder = "holder";
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using Sim.Core.Scenarios;
+
+namespace Sim.Testing;
+
+/// <summary>
+/// What a test compares between runs, whichever shell ran them: the verdict, each check's verdict, the figures, and how
+/// each participant ended. Built from an in-process <see cref="ScenarioReport"/> or from the JSON of <c>sim run</c>.
+/// </summary>
+public sealed record ScenarioRunSummary(
+    bool Ok, string? Error, IReadOnlyList<CheckVerdict> Checks, IReadOnlyDictionary<string, long?> Figures,
+    IReadOnlyDictionary<string, int?> ExitCodes, IReadOnlyDictionary<string, long> Facts)
+{
+    public static ScenarioRunSummary From(ScenarioReport report) => new(
+        report.Ok, report.Outcome.Failure, report.Checks,
+        report.Figures.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal),
+        report.Outcome.Participants.ToDictionary(p => p.Spec.Name, p => p.ExitCode, StringComparer.Ordinal),
+        report.Outcome.Facts);
+
+    /// <summary>Reads the JSON that <c>sim run FILE --json PATH</c> wrote.</summary>
+    public static ScenarioRunSummary FromJson(JsonElement root)
+    {
+        var checks = root.GetProperty("checks").EnumerateArray()
+            .Select(c => new CheckVerdict(c.GetProperty("name").GetString()!, c.GetProperty("passed").GetBoolean(), c.GetProperty("detail").GetString() ?? ""))
+            .ToList();
+        var figures = root.GetProperty("figures").EnumerateObject()
+            .ToDictionary(f => f.Name, f => f.Value.ValueKind == JsonValueKind.Number ? f.Value.GetInt64() : (long?)null, StringComparer.Ordinal);
+        var exits = root.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!,
+            p => p.GetProperty("exitcode").ValueKind == JsonValueKind.Number ? p.GetProperty("exitcode").GetInt32() : (int?)null, StringComparer.Ordinal);
+        var facts = root.GetProperty("facts").EnumerateObject().ToDictionary(f => f.Name, f => f.Value.GetInt64(), StringComparer.Ordinal);
+        return new ScenarioRunSummary(root.GetProperty("ok").GetBoolean(),
+            root.GetProperty("error").ValueKind == JsonValueKind.String ? root.GetProperty("error").GetString() : null, checks, figures, exits, facts);
+    }
+
+    public CheckVerdict Check(string name) => Checks.FirstOrDefault(c => c.Name == name) ?? throw new KeyNotFoundException($"no check '{name}'");
+
+    /// <summary>One line per check, for a failing test's message.</summary>
+    public override string ToString() =>
+        $"ok={Ok}{(Error is null ? "" : $", error: {Error}")}; " + string.Join("; ", Checks.Select(c => $"{(c.Passed ? "passed" : "FAILED")} {c.Name} ({c.Detail})"));
+}

@@ -1,0 +1,103 @@
+using Sim.Core;
+using Sim.Core.Roles;
+using Sim.Core.Scenarios;
+using Xunit;
+
+namespace Sim.Tests;
+
+/// <summary>The scenario model as data: loading HOCON, refusing bad files in one line, figures and checks over an outcome.</summary>
+public sealed class ScenarioModelTests
+{
+    private const string Good = """
+        name = grab
+        parameters { buyers = 4, tickets = 2 }
+        participants = [ { role = buyer, count = buyers, name = "b-{i}", parameters { delay-ms = "5", seat = "{i}/{n}/{tickets}" } } ]
+        primitives = [ { kind = tickets, name = tickets, size = tickets }, { kind = lock, name = "fork-{i}", count = 3 } ]
+        faults = [ { action = kill, target = holder, lock = fork-2, at-s = 0.5 } ]
+        figures { sold = "count(bought)", left = "tickets.initial - sold" }
+        checks = [ "sold <= tickets", { kind = expression, expression = "left >= 0" } ]
+        table = [ bought ]
+        """;
+
+    [Fact]
+    public void A_file_loads_into_the_model_and_expands_its_participants()
+    {
+        var scenario = ScenarioLoader.Load(Good, "x", "/tmp", [KeyValuePair.Create("buyers", "3")]);
+        scenario.Validate(RoleCatalog.Names);
+        Assert.Equal("grab", scenario.Name);
+        var specs = scenario.Expand();
+        Assert.Equal(["b-1", "b-2", "b-3"], specs.Select(s => s.Name));
+        Assert.Equal("2/3/2", specs[1].Parameters["seat"]);
+        Assert.Equal(["tickets", "fork-1", "fork-2", "fork-3"], scenario.Primitives.Select(p => p.Name));
+        Assert.Equal(new ScenarioFault(ScenarioFaultAction.Kill, "holder", 0.5, "fork-2"), Assert.Single(scenario.Faults));
+        Assert.Equal(["sold <= tickets", "left >= 0"], scenario.Checks.Select(c => c.Name));
+        Assert.Equal(["bought"], scenario.Columns);
+    }
+
+    [Theory]
+    [InlineData("participants = [ { rol = buyer } ]", "unknown key 'participants[0].rol'")]
+    [InlineData("participants = [ { role = buyer } ]\nfrobnicate = 1", "unknown key 'frobnicate'")]
+    [InlineData("participants = [ { role = nobody } ]", "no role 'nobody'")]
+    [InlineData("participants = [ { role = buyer, count = many } ]", "'many' is not a whole number")]
+    [InlineData("participants = [ { role = buyer, daemon = perhaps } ]", "'perhaps' is not true or false")]
+    [InlineData("participants = [ { role = buyer } ]\ntimeout-s = soon", "timeout-s: 'soon' is not a number")]
+    [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = barrel, name = b } ]", "'barrel' is not a primitive")]
+    [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = buyer-9 } ]", "no participant named 'buyer-9'")]
+    [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = holder } ]", "needs lock = NAME")]
+    [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"sum(bought) <= nope\" ]", "unknown name 'nope'")]
+    [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"sum(bought)\" ]", "compares nothing")]
+    [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"avg(bought) > 1\" ]", "unknown function 'avg'")]
+    [InlineData("participants = [ { role = buyer, parameters { x = \"{y}\" } } ]", "'{y}' is neither")]
+    [InlineData("participants = [ { role = buyer, count = 2, name = same } ]", "two participants are named 'same'")]
+    [InlineData("participants = { role = buyer }", "participants: expected [ ... ]")]
+    [InlineData("name = x", "no participants")]
+    public void A_bad_file_is_refused_in_one_line_naming_what_is_wrong(string text, string named)
+    {
+        var e = Assert.Throws<ScenarioException>(() =>
+        {
+            var scenario = ScenarioLoader.Load(text, "bad", "/tmp");
+            scenario.Validate(RoleCatalog.Names);
+        });
+        Assert.Contains(named, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Set_of_an_unknown_parameter_is_refused()
+    {
+        var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(Good, "x", "/tmp", [KeyValuePair.Create("buyer", "3")]));
+        Assert.Contains("no parameter 'buyer'", e.Message);
+    }
+
+    [Fact]
+    public void Figures_and_checks_are_computed_from_reports_facts_and_parameters()
+    {
+        var scenario = ScenarioLoader.Load(Good, "x", "/tmp");
+        var specs = scenario.Expand();
+        ParticipantOutcome Outcome(int i, long bought, int? exit = 0) => new(specs[i], exit, false, false,
+            new ParticipantResult(specs[i].Name, "buyer", 1, new Dictionary<string, long> { ["bought"] = bought }));
+        var outcome = new ScenarioOutcome(scenario, [Outcome(0, 1), Outcome(1, 1), Outcome(2, 1), Outcome(3, 0, 1)],
+            new Dictionary<string, long> { ["tickets.initial"] = 2 }, [], null, default, default, default);
+        var report = ScenarioReport.Evaluate(outcome);
+        Assert.Equal(3, report.Figure("sold"));
+        Assert.Equal(-1, report.Figure("left"));
+        Assert.False(report.Check("sold <= tickets").Passed);
+        Assert.Equal("3 <= 2", report.Check("sold <= tickets").Detail);
+        Assert.False(report.Check("left >= 0").Passed);
+        Assert.Equal("b-4", Assert.Single(report.UnexpectedExits).Spec.Name);
+        Assert.False(report.Ok);
+    }
+
+    [Fact]
+    public void The_built_in_scenarios_are_valid_instances_of_the_model()
+    {
+        BuiltInScenarios.Tickets(10, 3).Validate(RoleCatalog.Names);
+        BuiltInScenarios.Prodcons(3, 2, 100).Validate(RoleCatalog.Names);
+        BuiltInScenarios.Prodcons(1, 1, 10, joinable: true).Validate(RoleCatalog.Names);
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "scenarios"), "*.hocon"))
+        {
+            if (ScenarioLoader.IsModel(File.ReadAllText(file)))
+                ScenarioLoader.LoadFile(file).Validate(RoleCatalog.Names);
+        }
+    }
+}

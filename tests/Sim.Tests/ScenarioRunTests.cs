@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Sim.Core.Scenarios;
+using Sim.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Sim.Tests;
+
+/// <summary>
+/// One scenario, two shells: in-process (each participant its own actor system over loopback) and real processes
+/// (<c>sim run</c>, <c>sim tickets</c>) reach the same verdicts. Also: a user's role library refused before anything starts.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class ScenarioRunTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan HardTimeout = TimeSpan.FromMinutes(2);
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-scenario-run-").FullName;
+
+    private static string ScenarioFile(string name) => Path.Combine(AppContext.BaseDirectory, "scenarios", name + ".hocon");
+
+    private static async Task<ScenarioReport> InProcessAsync(Scenario scenario)
+    {
+        using var hard = new CancellationTokenSource(HardTimeout);
+        return await InProcessScenarioRunner.RunAsync(scenario, hard.Token).WaitAsync(HardTimeout);
+    }
+
+    [Theory]
+    [InlineData("tickets-model", new string[0])]
+    [InlineData("tickets-model", new[] { "lock=false", "delay_ms=400", "buyers=5" })]
+    [InlineData("prodcons-model", new string[0])]
+    public async Task In_process_and_real_processes_reach_the_same_verdicts(string name, string[] set)
+    {
+        var overrides = set.Select(s => s.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]);
+        var processes = await ProcessScenarioRunner.RunAsync(ScenarioFile(name), HardTimeout, set: overrides);
+        Assert.True(processes.Summary is not null, processes.Stdout + processes.Stderr);
+        var inProcess = ScenarioRunSummary.From(await InProcessAsync(ScenarioLoader.LoadFile(ScenarioFile(name), overrides)));
+        output.WriteLine($"processes: {processes.Summary}\nin-process: {inProcess}");
+        ScenarioAssert.SameVerdicts(processes.Summary, inProcess);
+        Assert.Equal(processes.Summary.Ok ? 0 : 1, processes.ExitCode);
+        // Not vacuous: the lock-free race fails both checks in both shells; the others pass them all.
+        Assert.Equal(set.Contains("lock=false"), !inProcess.Ok);
+        Assert.All(inProcess.ExitCodes.Values, code => Assert.Equal(0, code));
+    }
+
+    [Fact]
+    public async Task The_built_in_tickets_and_prodcons_run_in_process_with_the_checks_of_sim()
+    {
+        var clock = Stopwatch.StartNew();
+        var tickets = await InProcessAsync(BuiltInScenarios.Tickets(10, 3));
+        output.WriteLine($"tickets, 10 buyers, in-process: {clock.Elapsed.TotalSeconds:0.000} s wall");
+        ScenarioAssert.Ok(tickets);
+        Assert.Equal(3, tickets.Figure("sold"));
+        Assert.Equal(0, tickets.Figure("remaining"));
+        Assert.Equal(0, tickets.Figure("oversold"));
+        Assert.Equal(0, tickets.Figure("lost_updates"));
+
+        foreach (var joinable in new[] { false, true })
+        {
+            var prodcons = await InProcessAsync(BuiltInScenarios.Prodcons(2, 2, 2000, joinable: joinable, maxSize: 100));
+            ScenarioAssert.Ok(prodcons);
+            Assert.Equal(2000, prodcons.Figure("consumed"));
+            // Joinable: the daemon consumers are ended by the run (−15) and that is expected.
+            Assert.All(prodcons.Outcome.Participants.Where(p => p.Spec.Role == "consumer"), p => Assert.Equal(joinable ? -15 : 0, p.ExitCode));
+        }
+    }
+
+    [Theory]
+    [InlineData(ScenarioFaultAction.Kill, "--kill", -9)]
+    [InlineData(ScenarioFaultAction.Terminate, "--terminate", -15)]
+    public async Task A_fault_in_process_behaves_as_its_process_counterpart(ScenarioFaultAction action, string option, int exitCode)
+    {
+        // Each buyer holds the lock for 2 s; whoever holds it 0.5 s in is ended: the next gets it, nothing is oversold.
+        var json = Path.Combine(_folder, "run.json");
+        var (_, root) = await SimCli.RunOkAsync(HardTimeout, json, "tickets", "--buyers", "4", "--tickets", "2", "--delay-ms", "2000",
+            option, "holder@0.5", "--db", Path.Combine(_folder, "t.json"), "--json", json);
+        var report = await InProcessAsync(BuiltInScenarios.Tickets(4, 2, delayMs: 2000,
+            faults: [new ScenarioFault(action, ScenarioFault.Holder, 0.5)]));
+
+        ScenarioAssert.Ok(report);
+        var victim = Assert.Single(report.Outcome.Faults).Name;
+        var processVictim = Assert.Single(root.GetProperty("faults").EnumerateArray().ToList()).GetProperty("name").GetString();
+        Assert.NotNull(victim);
+        Assert.NotNull(processVictim);
+        var processes = root.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        Assert.Equal(exitCode, processes[processVictim].GetProperty("exitcode").GetInt32());
+        Assert.Equal(exitCode, report.Outcome.Participants.Single(p => p.Spec.Name == victim).ExitCode);
+        Assert.All(report.Outcome.Participants.Where(p => p.Spec.Name != victim), p => Assert.Equal(0, p.ExitCode));
+        var tickets = root.GetProperty("tickets");
+        foreach (var figure in new[] { "sold", "oversold", "lost_updates" })
+            Assert.Equal(tickets.GetProperty(figure).GetInt64(), report.Figure(figure));
+        Assert.Equal(2, report.Figure("sold"));
+    }
+
+    [Theory]
+    [InlineData("two roles named 'buyer'", "Sim.Tests.dll")]
+    [InlineData("has no role", "Akka.TestKit.dll")]
+    [InlineData("not found", "/no/such/Roles.dll")]
+    [InlineData("cannot be loaded", "xunit.runner.json")]
+    public async Task A_bad_role_library_is_one_line_exit_2_and_nothing_starts(string named, string library)
+    {
+        var path = Path.IsPathRooted(library) ? library : Path.Combine(AppContext.BaseDirectory, library);
+        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), "run", ScenarioFile("tickets-model"), "--roles", path);
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(named, line);
+        Assert.DoesNotContain("started", run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr + run.Stdout);
+    }
+
+    [Fact]
+    public async Task A_bad_scenario_file_is_one_line_exit_2_and_nothing_starts()
+    {
+        var file = Path.Combine(_folder, "bad.hocon");
+        await File.WriteAllTextAsync(file, "participants = [ { role = buyer, count = 2, colour = red } ]\n");
+        var run = await SimCli.RunAsync(TimeSpan.FromMinutes(1), "run", file);
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("unknown key 'participants[0].colour'", line);
+        Assert.DoesNotContain("started", run.Stdout);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
