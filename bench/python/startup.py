@@ -2,7 +2,7 @@
 each reports (index, VmHWM kB, pid) on a SimpleQueue as soon as it runs, then waits on an Event.
 ready_s is the time from before the first start() until the Nth report arrived. Peak RSS is read by the
 parent from /proc/<pid>/status while the children are still alive (it includes the put), else the child's
-own value. Linux only (/proc). Prints one JSON line.
+own value; PSS and private memory from /proc/<pid>/smaps_rollup at the same moment (all children alive). Linux only (/proc). Prints one JSON line.
 
     python3 startup.py --processes 50 [--start-method spawn]
 """
@@ -23,6 +23,21 @@ def vmhwm_kb(pid="self"):
     except OSError:
         pass
     return None
+
+
+def shares_kb(pid):
+    """(PSS, private) in kB from /proc/<pid>/smaps_rollup, as Sim's launcher reads them at ready."""
+    pss = private = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    private += int(line.split()[1])
+    except OSError:
+        return None
+    return pss, private
 
 
 def child(index, q, release):
@@ -47,6 +62,7 @@ def main():
     ready_s = time.perf_counter() - t0
     # Children are blocked on the Event, so their /proc entries are still there.
     peaks = [vmhwm_kb(pid) or own for _, own, pid in reports]
+    shares = [s for s in (shares_kb(pid) for _, _, pid in reports) if s]
     release.set()
     for p in procs:
         p.join()
@@ -54,6 +70,8 @@ def main():
     print(json.dumps({"processes": args.processes, "ready_s": round(ready_s, 4),
                       "per_process_ms": round(ready_s * 1000 / args.processes, 2),
                       "peak_rss_kb_median": round(statistics.median(peaks)), "peak_rss_kb_max": max(peaks),
+                      "pss_kb_median": round(statistics.median(s[0] for s in shares)) if shares else None,
+                      "private_kb_median": round(statistics.median(s[1] for s in shares)) if shares else None,
                       "pids_distinct": len(pids) == args.processes and pids == {p.pid for p in procs},
                       "start_method": args.start_method}))
 

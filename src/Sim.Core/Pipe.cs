@@ -24,6 +24,14 @@ public sealed record PipeData(QueueItem Item, long Seq, bool AckWanted) : ISimMe
 /// <summary>Credit: the receiving role has taken <paramref name="Consumed"/> units (<see cref="PipeFlow.Cost"/>) in all from the pipe.</summary>
 public sealed record PipeAck(long Consumed) : ISimMessage;
 
+/// <summary>
+/// Asked of the other end's endpoint: it answers <see cref="PipeDrained"/> on arrival, and since one connection
+/// keeps its order, everything sent before has then reached the other end's process (see <see cref="PipeConnection.DrainAsync"/>).
+/// </summary>
+public sealed record PipeDrain(long Id) : ISimMessage;
+
+public sealed record PipeDrained(long Id) : ISimMessage;
+
 /// <summary>The other end was closed after sending <paramref name="Sent"/> messages: end-of-file once all of them are in.</summary>
 public sealed record PipeClose(long Sent) : ISimMessage;
 
@@ -196,6 +204,7 @@ public sealed class PipeEndpoint : ReceiveActor, IWithTimers
         });
         Receive<PipeData>(Data);
         Receive<PipeAck>(m => flow.Acked(m.Consumed));
+        Receive<PipeDrain>(m => Sender.Tell(new PipeDrained(m.Id)));
         Receive<PipeClose>(m =>
         {
             flow.Break($"pipe '{pipe}': the other end is closed");
@@ -470,6 +479,33 @@ public sealed class PipeConnection
             _ => SendWhenCreditAsync(item, timeout ?? Forever, cancellationToken),
         };
     }
+
+    /// <summary>
+    /// Waits until everything sent so far has reached the other end's process (not yet its role), as Python's
+    /// <c>send</c> has put it into the OS pipe when it returns: a crash of this process after that loses none
+    /// of it. <see cref="TimeoutException"/> after <paramref name="timeout"/> (default 10 s); <see cref="PipeBrokenException"/>
+    /// if the other end is gone.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!Writable)
+            throw new InvalidOperationException($"end {End} of one-way pipe '{Pipe}' only receives");
+        if (_flow.Broken is { } broken)
+            throw new PipeBrokenException(broken);
+        var wait = timeout ?? TimeSpan.FromSeconds(10);
+        try
+        {
+            await _peer.Ask<PipeDrained>(new PipeDrain(Interlocked.Increment(ref _drains)), wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            if (_flow.Broken is { } gone)
+                throw new PipeBrokenException(gone);
+            throw new TimeoutException($"pipe '{Pipe}': what was sent did not reach the other end within {wait.TotalMilliseconds:0} ms");
+        }
+    }
+
+    private long _drains;
 
     private async Task SendWhenCreditAsync(QueueItem item, TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -62,11 +62,11 @@ public static class Bench
         return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    /// <summary>The median of the participants' peak RSS in one Sim run, in MB.</summary>
-    private static double MedianPeakRssMb(JsonElement run) =>
+    /// <summary>The median of one memory figure of the participants (peak_rss_mb, pss_mb, private_mb) in one Sim run, in MB.</summary>
+    private static Func<JsonElement, double> MedianMb(string key) => run =>
         Median(run.GetProperty("processes").EnumerateArray()
-            .Where(p => p.TryGetProperty("peak_rss_mb", out var rss) && rss.ValueKind == JsonValueKind.Number)
-            .Select(p => p.GetProperty("peak_rss_mb").GetDouble()));
+            .Where(p => p.TryGetProperty(key, out var mb) && mb.ValueKind == JsonValueKind.Number)
+            .Select(p => p.GetProperty(key).GetDouble()));
 
     public static readonly IReadOnlyList<Workload> Workloads =
     [
@@ -86,7 +86,10 @@ public static class Bench
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
             [
                 new("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s")),
-                new("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), MedianPeakRssMb, j => Path(j, "peak_rss_kb_median") / 1024),
+                new("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), MedianMb("peak_rss_mb"), j => Path(j, "peak_rss_kb_median") / 1024),
+                // What a participant costs the machine: shared pages (runtime, libraries) divided among all of them.
+                new("pss-per-participant", "MB at ready", false, null, MedianMb("pss_mb"), j => Path(j, "pss_kb_median") / 1024),
+                new("private-per-participant", "MB at ready", false, null, MedianMb("private_mb"), j => Path(j, "private_kb_median") / 1024),
             ]),
         new("startup",
             s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--pool"],

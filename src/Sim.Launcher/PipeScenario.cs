@@ -63,7 +63,7 @@ public static class PipeScenario
                  && census.Zombies.Count == 0 && census.Orphans.Count == 0;
 
         console.MarkupLine($"round trip: median {Figure(a, "rtt_median_us")} µs, p99 {Figure(a, "rtt_p99_us")} µs");
-        console.MarkupLine($"one-way: {Figure(b, "messages_per_s")} messages/s, {Figure(b, "received")} received, {Figure(b, "out_of_order")} out of order");
+        console.MarkupLine($"one-way: {Figure(a, "messages_per_s")} messages/s, {Figure(b, "received")} received, {Figure(b, "out_of_order")} out of order");
         console.MarkupLine(Figure(a, "eof") == 1
             ? $"pipe-b killed: pipe-a's recv raised end-of-file {eofAfterMs} ms later"
             : "[red]pipe-a did not see end-of-file[/]");
@@ -84,7 +84,7 @@ public static class PipeScenario
                 ["size"] = options.Size,
                 ["rtt_median_us"] = Figure(a, "rtt_median_us"),
                 ["rtt_p99_us"] = Figure(a, "rtt_p99_us"),
-                ["one_way_messages_per_s"] = Figure(b, "messages_per_s"),
+                ["one_way_messages_per_s"] = Figure(a, "messages_per_s"),
                 ["received"] = Figure(b, "received"),
                 ["out_of_order"] = Figure(b, "out_of_order"),
                 ["eof"] = Figure(a, "eof") == 1,

@@ -48,6 +48,8 @@ public static class RunReport
                 ["exitcode"] = process.ExitCode,
                 ["ended_s"] = process.EndedAt is { } ended ? Math.Round((ended - run.StartedAt).TotalSeconds, 4) : null,
                 ["peak_rss_mb"] = process.PeakRssKb is { } kb ? Math.Round(kb / 1024.0, 1) : null,
+                ["pss_mb"] = process.PssKb is { } pss ? Math.Round(pss / 1024.0, 1) : null,
+                ["private_mb"] = process.PrivateKb is { } priv ? Math.Round(priv / 1024.0, 1) : null,
             };
             addFigures(process, node);
             array.Add(node);

@@ -185,6 +185,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
         var elapsed = _clock.Elapsed;
         _progress($"all {_processes.Count} ready after {elapsed.TotalSeconds:0.00} s");
+        // Everyone alive and booted: what each costs in memory, shared pages divided among all of them.
+        Parallel.ForEach(_processes, new ParallelOptions { MaxDegreeOfParallelism = 2 }, p => p.SampleMemoryShares());
         return elapsed;
     }
 

@@ -73,4 +73,53 @@ public sealed class PipeRemoteSpec(ITestOutputHelper output) : IAsyncLifetime
         eofAfter.Sort();
         output.WriteLine($"burst read and end-of-file after: median {eofAfter[eofAfter.Count / 2]:0} ms, max {eofAfter[^1]:0} ms");
     }
+    [Fact]
+    public async Task After_drain_everything_sent_is_already_in_the_other_ends_process()
+    {
+        const int burst = 500;
+        await using var a = await ConnectAsync(_coordinatorSystem, "drain-a");
+        var peerSystem = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node());
+        try
+        {
+            var b = await ConnectAsync(peerSystem, "drain-b");
+            var opening = a.PipeAsync("drained", 0, duplex: false, Wait);
+            var endB = await b.PipeAsync("drained", 1, duplex: false, Wait);
+            var endA = await opening;
+            await Assert.ThrowsAsync<InvalidOperationException>(() => endA.DrainAsync(Wait));
+            for (var round = 0; round < 5; round++)
+            {
+                for (var n = 0; n < burst; n++)
+                    await endB.SendAsync(Numbered(n));
+                await endB.DrainAsync(Wait);
+                // Already there: no waiting on the network any more.
+                for (var n = 0; n < burst; n++)
+                    Assert.Equal(n, BinaryPrimitives.ReadInt32LittleEndian((await endA.RecvAsync(TimeSpan.Zero)).Payload));
+            }
+            _coordinator.ReportExited("drain-a", -9);
+            await AwaitBrokenAsync(endB);
+            await Assert.ThrowsAsync<PipeBrokenException>(() => endB.DrainAsync(Wait));
+        }
+        finally
+        {
+            await peerSystem.Terminate().WaitAsync(Wait);
+        }
+    }
+
+    private static async Task AwaitBrokenAsync(PipeConnection end)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < Wait)
+        {
+            try
+            {
+                await end.SendAsync("still there?");
+            }
+            catch (PipeBrokenException)
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("the pipe did not break");
+    }
 }

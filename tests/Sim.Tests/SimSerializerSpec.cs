@@ -67,6 +67,8 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new PipeRefused("taken");
         yield return new PipeData(QueueItem.Text("hello"), 3, true);
         yield return new PipeAck(4096);
+        yield return new PipeDrain(2);
+        yield return new PipeDrained(2);
         yield return new PipeClose(3);
         yield return new PipePeerGone("p");
         yield return new DeclareShared("counter", SharedKind.Array, SharedScalar.Of(1.5), 3, "counter-1");

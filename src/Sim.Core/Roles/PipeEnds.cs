@@ -4,7 +4,8 @@ namespace Sim.Core.Roles;
 
 /// <summary>
 /// The measuring end of the pipe scenario (<c>pipe-a</c>): ping-pong on the duplex pipe "ping" for round-trip
-/// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream", then reads
+/// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream" (one-way throughput:
+/// until the other end says it read them all), then reads
 /// "ping" until end-of-file, counting the burst the other end sent just before it was killed.
 /// </summary>
 public sealed class PipeSender : IRole
@@ -35,8 +36,15 @@ public sealed class PipeSender : IRole
                 throw new InvalidOperationException($"echo {PipeMessages.Number(echo)} came back for message {i}");
             rtts.Add((clock.Elapsed - started).TotalMicroseconds);
         }
+        // One-way throughput as Python's reference measures it: from the first message sent until the other end
+        // says it has read them all (one hop back included), not the reader's pace through what already arrived.
+        var oneWay = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < messages; i++)
             await stream.SendAsync(PipeMessages.Numbered(i, size), timeout).ConfigureAwait(false);
+        var readAll = PipeMessages.Number(await ping.RecvAsync(timeout).ConfigureAwait(false));
+        if (readAll != PipeMessages.ReadAll)
+            throw new InvalidOperationException($"message {readAll} came where the end of the stream was due");
+        var oneWaySeconds = Math.Max(oneWay.Elapsed.TotalSeconds, 1e-6);
 
         // The other end sends its burst, and the launcher kills it: recv must yield every message that left
         // that process, in order, and then raise EOFError, not hang.
@@ -60,6 +68,7 @@ public sealed class PipeSender : IRole
         {
             ["rtt_median_us"] = (long)Percentile(rtts, 0.5),
             ["rtt_p99_us"] = (long)Percentile(rtts, 0.99),
+            ["messages_per_s"] = (long)(messages / oneWaySeconds),
             ["eof"] = eof,
             ["burst_received"] = burstReceived,
             ["burst_out_of_order"] = burstOutOfOrder,
@@ -75,8 +84,8 @@ public sealed class PipeSender : IRole
 
 /// <summary>
 /// The other end (<c>pipe-b</c>): echoes every ping, receives the stream checking that every message arrives
-/// once and in order, sends a burst of <c>burst</c> numbered messages back on "ping", reports the one-way
-/// throughput, then waits until it is ended.
+/// once and in order, says so on "ping", sends a burst of <c>burst</c> numbered messages back on "ping", reports
+/// what it received, then waits until it is ended.
 /// </summary>
 public sealed class PipeReceiver : IRole
 {
@@ -99,26 +108,24 @@ public sealed class PipeReceiver : IRole
             await ping.SendAsync(await ping.RecvAsync(timeout).ConfigureAwait(false), timeout).ConfigureAwait(false);
 
         long outOfOrder = 0, bytes = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < messages; i++)
         {
             var message = await stream.RecvAsync(timeout).ConfigureAwait(false);
-            if (i == 0)
-                clock.Restart();
             if (PipeMessages.Number(message) != i)
                 outOfOrder++;
             bytes += message.Payload.Length;
         }
-        var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
+        await ping.SendAsync(PipeMessages.Numbered(PipeMessages.ReadAll, 8), timeout).ConfigureAwait(false);
         // The last words before this process is killed: the other end must read them all before end-of-file.
-        // Short, so they have left this process before the kill (what is still in its send queue then dies with it).
         for (var i = 0; i < burst; i++)
             await ping.SendAsync(PipeMessages.Numbered(i, Math.Min(size, 64)), timeout).ConfigureAwait(false);
+        // Sent is not yet out of this process (the transport's queues): the report below, after which the launcher
+        // kills this process, goes another way and could overtake them.
+        await ping.DrainAsync(timeout, cancellationToken).ConfigureAwait(false);
         await participant.ReportAsync(new Dictionary<string, long>
         {
             ["received"] = messages,
             ["out_of_order"] = outOfOrder,
-            ["messages_per_s"] = (long)((messages - 1) / seconds),
             ["bytes"] = bytes,
             ["burst_sent"] = burst,
         }).ConfigureAwait(false);
@@ -130,6 +137,9 @@ public sealed class PipeReceiver : IRole
 
 internal static class PipeMessages
 {
+    /// <summary>The reader's word that it has read the whole stream (on "ping", before any burst).</summary>
+    public const int ReadAll = -1;
+
     public static QueueItem Numbered(int number, int size)
     {
         var bytes = new byte[size];

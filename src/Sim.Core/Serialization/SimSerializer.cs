@@ -169,6 +169,8 @@ internal static class Codecs
         Add<PipeRefused>("IR", (w, m) => w.Str(m.Reason), r => new PipeRefused(r.Str()));
         Add<PipeData>("ID", (w, m) => { Item(w, m.Item); w.Long(m.Seq); w.Bool(m.AckWanted); }, r => new PipeData(ReadItem(r), r.Long(), r.Bool()));
         Add<PipeAck>("IA", (w, m) => w.Long(m.Consumed), r => new PipeAck(r.Long()));
+        Add<PipeDrain>("IF", (w, m) => w.Long(m.Id), r => new PipeDrain(r.Long()));
+        Add<PipeDrained>("IE", (w, m) => w.Long(m.Id), r => new PipeDrained(r.Long()));
         Add<PipeClose>("IZ", (w, m) => w.Long(m.Sent), r => new PipeClose(r.Long()));
         Add<PipePeerGone>("IG", (w, m) => w.Str(m.Pipe), r => new PipePeerGone(r.Str()));
 
