@@ -82,8 +82,17 @@ public sealed class Participant : IAsyncDisposable
         var lost = new CancellationTokenSource();
         var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession(roster, lost)),
             $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
-        return new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost);
+        return new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost)
+        {
+            ResolveTimeout = timeout > DefaultTimeout ? timeout : DefaultTimeout,
+        };
     }
+
+    /// <summary>
+    /// How long finding another coordinator actor (queues, ticket store, pipes, shared data) may take: as long as
+    /// reaching the coordinator may, because 100 nodes booting together on 2 cores slow the first answers as much.
+    /// </summary>
+    public TimeSpan ResolveTimeout { get; private init; } = DefaultTimeout;
 
     /// <summary>
     /// Runs once through what every participant does first (reach the coordinator, resolve its actors, ask
@@ -114,19 +123,19 @@ public sealed class Participant : IAsyncDisposable
 
     /// <summary>The named queue on the coordinator (created on first use with this maxsize; 0 = unbounded).</summary>
     public async Task<SimQueue> QueueAsync(string name, int maxSize = 0, CancellationToken cancellationToken = default) =>
-        await SimQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+        await SimQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false),
             name, maxSize, _link, Session, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The named joinable queue on the coordinator (created on first use).</summary>
     public async Task<SimJoinableQueue> JoinableQueueAsync(string name, int maxSize = 0, CancellationToken cancellationToken = default) =>
-        await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+        await SimJoinableQueue.DeclareAsync(await ResolveNamedAsync(QueueManager.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false),
             name, maxSize, _link, Session, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Opens <paramref name="end"/> (0 or 1) of the named pipe; returns once the other end has opened too.</summary>
     public async Task<PipeConnection> PipeAsync(string name, int end, bool duplex = true, TimeSpan? timeout = null)
     {
         SentOneWayToPeers = true;
-        return await PipeConnection.OpenAsync(_system, await ResolveNamedAsync(PipeRegistry.Name, DefaultTimeout).ConfigureAwait(false),
+        return await PipeConnection.OpenAsync(_system, await ResolveNamedAsync(PipeRegistry.Name, ResolveTimeout).ConfigureAwait(false),
             name, end, duplex, Name, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
     }
 
@@ -139,13 +148,13 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>The named shared object on the coordinator (the lesson's Manager), created on first use.</summary>
     public async Task<SharedObjectClient> SharedAsync(string name, SharedKind kind, SharedScalar? initial = null, int length = 0,
         CancellationToken cancellationToken = default) =>
-        await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false),
+        await SharedObjectClient.DeclareAsync(await ResolveNamedAsync(Core.SharedData.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false),
             _link, name, kind, initial, length, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Records that this participant processed the items <paramref name="ids"/> (see <see cref="Core.Ledger"/>).</summary>
     public async Task RecordConsumedAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default)
     {
-        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false);
         if (await _link.AskAsync(ledger, new Consumed(Name, ids), DefaultTimeout, cancellationToken).ConfigureAwait(false) is not ConsumedAck)
             throw new InvalidOperationException("unexpected reply to a ledger record");
     }
@@ -157,7 +166,7 @@ public sealed class Participant : IAsyncDisposable
     public async Task<long> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> ids, SimJoinableQueue queue, int taskDoneCount,
         CancellationToken cancellationToken = default)
     {
-        var ledger = await ResolveNamedAsync(Core.Ledger.Name, DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        var ledger = await ResolveNamedAsync(Core.Ledger.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false);
         var done = queue.TakeUnfinished(taskDoneCount);
         return await _link.AskAsync(ledger, new Consumed(Name, ids, queue.Ref, done), DefaultTimeout, cancellationToken).ConfigureAwait(false) switch
         {
@@ -169,7 +178,7 @@ public sealed class Participant : IAsyncDisposable
 
     public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        var store = await ResolveNamedAsync(TicketStore.Name, timeout ?? ResolveTimeout, cancellationToken).ConfigureAwait(false);
         return new TicketStoreClient(store, _link);
     }
 

@@ -47,6 +47,12 @@ public static class Bench
         string Group, Func<double, string[]>? SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures,
         Func<double, int>? WarmNodes = null, Func<double, CancellationToken, Task<JsonObject>>? SimInProcess = null);
 
+    /// <summary>
+    /// Seconds a phase of the big cold runs may take: 100 nodes booting at once on 2 cores have taken from 25 s to
+    /// over 120 s (the commands' default) between sittings, and a figure needs the run to finish.
+    /// </summary>
+    private const string ColdTimeout = "600";
+
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
     private static double Path(JsonElement element, params string[] names)
@@ -71,18 +77,18 @@ public static class Bench
     public static readonly IReadOnlyList<Workload> Workloads =
     [
         new("tickets",
-            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
+            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
             [new("tickets-100", "s wall", false, new(2.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))]),
         // Warm figures compare with the cold figure's Python runs: Python's turn next to an idle pool of 100 nodes
         // would run slower than it does alone, and flatter Sim.
         new("tickets",
-            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--pool"],
+            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--pool", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
             [new("tickets-100-warm", "s wall", false, new(1.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"), PythonOf: "tickets-100")],
             WarmNodes: s => Scaled(100, s)),
         new("startup",
-            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic"],
+            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--timeout", ColdTimeout],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
             [
                 new("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s")),
