@@ -48,7 +48,10 @@ internal sealed class InProcessParticipant
     {
         try
         {
-            _system = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));
+            // Creating a remoting actor system blocks its thread until the transport is bound. Ten of them at once on
+            // pool threads starve the pool (it adds a thread about every half second): 7-8 s for 10 buyers, cold.
+            _system = await Task.Factory.StartNew(() => ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0)),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var info = new ParticipantInfo(Name, Role.Name, Environment.ProcessId, Spec.Parameters);
             _participant = await Participant.ConnectAsync(_system, _coordinator.Address, info, connectTimeout, _stop.Token).ConfigureAwait(false);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _participant.CoordinatorLost);
