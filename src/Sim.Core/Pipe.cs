@@ -407,6 +407,7 @@ public sealed class PipeConnection
     private readonly PipeFlow _flow;
     private long _consumed;
     private long _consumedAcked;
+    private long _drains;
 
     private PipeConnection(string pipe, int end, bool duplex, ActorSystem system, IActorRef endpoint, IActorRef peer,
         ChannelReader<PipeData> received, PipeFlow flow)
@@ -504,8 +505,6 @@ public sealed class PipeConnection
             throw new TimeoutException($"pipe '{Pipe}': what was sent did not reach the other end within {wait.TotalMilliseconds:0} ms");
         }
     }
-
-    private long _drains;
 
     private async Task SendWhenCreditAsync(QueueItem item, TimeSpan timeout, CancellationToken cancellationToken)
     {
