@@ -53,6 +53,24 @@ public sealed class RemoteTrustSpec : TwoNodeSpec
         Assert.Equal("q", status.Queue);
     }
 
+    [Fact]
+    public async Task A_message_with_no_wire_format_is_refused_not_sent_as_json()
+    {
+        var serialization = ParticipantSystem.Serialization;
+        var serializer = serialization.FindSerializerFor(new Unregistered(42));
+        Assert.IsType<Sim.Core.Serialization.NoFallbackSerializer>(serializer);
+        var refused = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.ToBinary(new Unregistered(42)));
+        Assert.Contains(typeof(Unregistered).FullName!, refused.Message);
+
+        // Sent anyway, it never arrives, and the connection keeps working for what has a wire format.
+        var remote = await ResolveAsync(LockManager.Name);
+        remote.Tell(new Unregistered(42));
+        var state = await remote.Ask<LockState>(new GetLockState("after"), TimeSpan.FromSeconds(10));
+        Assert.Equal("after", state.Lock);
+    }
+
+    public sealed record Unregistered(int Value);
+
     private sealed class Watcher : ReceiveActor
     {
         public Watcher(IActorRef watched)
