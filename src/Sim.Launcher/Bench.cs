@@ -113,7 +113,8 @@ public static class Bench
         new("lock",
             s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
             s => ["lock_handoffs.py", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
-            [new("lock-handoffs", "handoffs/s", true, new(5.0, TargetOf.Python), j => Path(j, "handoffs_per_s"), j => Path(j, "handoffs_per_s"))]),
+            [new("lock-handoffs", "handoffs/s", true, new(5.0, TargetOf.Python), j => Path(j, "handoffs_per_s"), j => Path(j, "handoffs_per_s"),
+                Raw: RawAkka.Pattern.LockHandoffs)]),
         new("lock",
             s => ["lock", "--processes", "1", "--acquires", Scaled(500, s).ToString()],
             s => ["lock_handoffs.py", "--processes", "1", "--acquires", Scaled(50, s).ToString()],
@@ -207,8 +208,9 @@ public static class Bench
                         var raw = await RawAkka.MeasureAsync(patterns, Scaled(RawAkkaWarmUpRoundTrips, scale), Scaled(2000, scale), cancellationToken);
                         foreach (var figure in workload.Figures.Where(f => f.Raw is not null))
                         {
-                            samples[figure.Name].Raw.Add(raw[figure.Raw!.Value].MedianUs);
-                            samples[figure.Name].RawP99.Add(raw[figure.Raw!.Value].P99Us);
+                            samples[figure.Name].Raw.Add(raw[figure.Raw!.Value].Median);
+                            if (raw[figure.Raw!.Value].P99 is { } p99)
+                                samples[figure.Name].RawP99.Add(p99);
                         }
                     }
                     if (python is null || workload.PythonArgs is null
@@ -276,7 +278,7 @@ public static class Bench
             ["python"] = samples.Python.Count > 0 ? Summary(samples.Python) : null,
             ["raw_akka"] = samples.Raw.Count > 0 ? Summary(samples.Raw) : null,
             ["raw_akka_p99"] = samples.RawP99.Count > 0 ? Summary(samples.RawP99) : null,
-            ["raw_akka_pattern"] = figure.Raw switch { RawAkka.Pattern.RoundTrip => "round_trip", RawAkka.Pattern.LockAcquire => "lock_acquire", _ => null },
+            ["raw_akka_pattern"] = figure.Raw is { } pattern ? RawAkka.Describe(pattern) : null,
             ["ratio"] = ratio is null ? null : Math.Round(ratio.Value, 3),
             ["ratio_to_raw_akka"] = ratioToRaw is null ? null : Math.Round(ratioToRaw.Value, 3),
             ["target"] = figure.Target?.Value,

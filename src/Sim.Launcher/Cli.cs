@@ -111,7 +111,7 @@ public static class Cli
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
             tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
-            LifecycleParentCommand(), RawAkkaEchoCommand(), PoolServerCommand(), RunCommand(),
+            LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), PoolServerCommand(), RunCommand(),
         };
         root.Options.Add(UsePool);
         // `sim` alone runs the default scenario with its defaults.
@@ -414,6 +414,20 @@ public static class Cli
     {
         var command = new Command(RawAkka.EchoCommand) { Hidden = true };
         command.SetAction((_, _) => RawAkka.RunEchoAsync());
+        return command;
+    }
+
+    /// <summary>A contending lock client of the raw Akka.NET lock handoffs in <c>sim bench</c>; not for users.</summary>
+    private static Command RawAkkaLockerCommand()
+    {
+        var server = new Argument<string>("server");
+        var warmUp = new Argument<int>("warm-up");
+        var acquires = new Argument<int>("acquires");
+        var command = new Command(RawAkka.LockerCommand) { Hidden = true };
+        command.Arguments.Add(server);
+        command.Arguments.Add(warmUp);
+        command.Arguments.Add(acquires);
+        command.SetAction((parsed, _) => RawAkka.RunLockerAsync(parsed.GetValue(server)!, parsed.GetValue(warmUp), parsed.GetValue(acquires)));
         return command;
     }
 

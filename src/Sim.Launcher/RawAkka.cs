@@ -17,22 +17,29 @@ namespace Sim.Launcher;
 public static class RawAkka
 {
     public const string EchoCommand = "_raw-akka-echo";
+    public const string LockerCommand = "_raw-akka-locker";
 
-    /// <summary>What the pinger does: echo round trips, or a lock client's uncontended acquire and release.</summary>
-    public enum Pattern { RoundTrip, LockAcquire }
+    /// <summary>
+    /// What is measured: echo round trips, a lock client's uncontended acquire and release (both latencies, µs), or
+    /// <see cref="LockHandoffsProcesses"/> lock clients in processes of their own contending for one lock (handoffs/s).
+    /// </summary>
+    public enum Pattern { RoundTrip, LockAcquire, LockHandoffs }
 
-    /// <summary>A measured pattern: the median and p99 of <paramref name="Samples"/> timed requests, in µs.</summary>
-    public sealed record Result(Pattern Pattern, int WarmUpRoundTrips, int Samples, double MedianUs, double P99Us)
+    /// <summary>Contending lock clients of <see cref="Pattern.LockHandoffs"/>: as many as `sim bench`'s lock-handoffs figure has.</summary>
+    public const int LockHandoffsProcesses = 4;
+
+    public static string Describe(Pattern pattern) => pattern switch
     {
-        public JsonObject ToJson() => new()
-        {
-            ["pattern"] = Pattern == Pattern.RoundTrip ? "round_trip" : "lock_acquire",
-            ["warm_up_round_trips"] = WarmUpRoundTrips,
-            ["samples"] = Samples,
-            ["median_us"] = MedianUs,
-            ["p99_us"] = P99Us,
-        };
-    }
+        Pattern.RoundTrip => "round_trip",
+        Pattern.LockAcquire => "lock_acquire",
+        _ => "lock_handoffs",
+    };
+
+    /// <summary>
+    /// A measured pattern: for latencies the median and p99 of <paramref name="Samples"/> timed requests, in µs; for
+    /// handoffs the rate over <paramref name="Samples"/> acquires, per second (no p99).
+    /// </summary>
+    public sealed record Result(Pattern Pattern, int WarmUpRoundTrips, int Samples, double Median, double? P99);
 
     // The wire: a marker for the serializer binding, and the few messages of the two patterns.
     public interface IRawMessage;
@@ -44,6 +51,9 @@ public static class RawAkka
     public sealed record Granted(long Seq) : IRawMessage;
 
     public sealed record Release(long Seq) : IRawMessage;
+
+    /// <summary>A release nobody waits for, as Sim's locker sends at the end of its critical section.</summary>
+    public sealed record ReleaseOneWay(long Seq) : IRawMessage;
 
     public sealed record Released(long Seq) : IRawMessage;
 
@@ -59,6 +69,7 @@ public static class RawAkka
             Granted => "g",
             Release => "r",
             Released => "d",
+            ReleaseOneWay => "n",
             _ => throw new ArgumentException($"{o.GetType()} is not a raw bench message"),
         };
 
@@ -71,6 +82,7 @@ public static class RawAkka
                 Granted g => (g.Seq, Array.Empty<byte>()),
                 Release r => (r.Seq, Array.Empty<byte>()),
                 Released d => (d.Seq, Array.Empty<byte>()),
+                ReleaseOneWay n => (n.Seq, Array.Empty<byte>()),
                 _ => throw new ArgumentException($"{obj.GetType()} is not a raw bench message"),
             };
             var bytes = new byte[8 + payload.Length];
@@ -91,6 +103,7 @@ public static class RawAkka
                 "g" => new Granted(seq),
                 "r" => new Release(seq),
                 "d" => new Released(seq),
+                "n" => new ReleaseOneWay(seq),
                 _ => throw new SerializationException($"unknown raw bench manifest '{manifest}'"),
             };
         }
@@ -136,12 +149,49 @@ public static class RawAkka
                 if (!Sender.Equals(_holder))
                     return;
                 Sender.Tell(new Released(m.Seq));
-                _holder = null;
-                if (_waiting.TryDequeue(out var next))
-                {
-                    _holder = next.Client;
-                    next.Client.Tell(new Granted(next.Seq));
-                }
+                PassOn();
+            });
+            Receive<ReleaseOneWay>(_ =>
+            {
+                if (Sender.Equals(_holder))
+                    PassOn();
+            });
+        }
+
+        private void PassOn()
+        {
+            _holder = null;
+            if (_waiting.TryDequeue(out var next))
+            {
+                _holder = next.Client;
+                next.Client.Tell(new Granted(next.Seq));
+            }
+        }
+    }
+
+    /// <summary>A contending lock client at full speed: on a grant it releases one-way and asks again at once.</summary>
+    private sealed class Locker : ReceiveActor
+    {
+        public sealed record Run(IActorRef Server, int Cycles, TaskCompletionSource Done);
+
+        private Run? _run;
+        private int _left;
+
+        public Locker()
+        {
+            Receive<Run>(run =>
+            {
+                _run = run;
+                _left = run.Cycles;
+                run.Server.Tell(new Acquire(0));
+            });
+            Receive<Granted>(m =>
+            {
+                Sender.Tell(new ReleaseOneWay(m.Seq));
+                if (--_left > 0)
+                    Sender.Tell(new Acquire(m.Seq + 1));
+                else
+                    _run!.Done.TrySetResult();
             });
         }
     }
@@ -225,12 +275,120 @@ public static class RawAkka
     }
 
     /// <summary>
-    /// The parent: for each pattern, <paramref name="warmUpRoundTrips"/> untimed round trips (a lock cycle is two),
-    /// then <paramref name="samples"/> timed requests (a round trip; a lock's request to grant).
+    /// A contending lock client in a process of its own: resolves the lock server, says READY; on WARM it does
+    /// <paramref name="warmUp"/> untimed cycles and says WARMED; on GO, <paramref name="acquires"/> cycles and says DONE;
+    /// it lives until its stdin closes. The parent times from GO to the last DONE.
+    /// </summary>
+    public static async Task<int> RunLockerAsync(string serverPath, int warmUp, int acquires)
+    {
+        using var system = ActorSystem.Create("raw", Plain());
+        var server = await system.ActorSelection(serverPath).ResolveOne(TimeSpan.FromSeconds(30));
+        var locker = system.ActorOf(Props.Create(() => new Locker()), "locker");
+        async Task<bool> PhaseAsync(string command, int cycles, string reply)
+        {
+            if (await Console.In.ReadLineAsync() != command)
+                return false;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            locker.Tell(new Locker.Run(server, cycles, done));
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(10));
+            Console.WriteLine(reply);
+            return true;
+        }
+        Console.WriteLine("READY");
+        if (await PhaseAsync("WARM", warmUp, "WARMED") && await PhaseAsync("GO", acquires, "DONE"))
+            await Task.Run(() => Console.In.ReadToEnd());
+        await system.Terminate();
+        return 0;
+    }
+
+    /// <summary>
+    /// The parent of <see cref="Pattern.LockHandoffs"/>: hosts the lock server, as Sim's launcher hosts the lock
+    /// manager, and starts <see cref="LockHandoffsProcesses"/> lockers; handoffs per second over their timed cycles.
+    /// </summary>
+    private static async Task<Result> MeasureHandoffsAsync(int warmUpCycles, int acquires, CancellationToken cancellationToken)
+    {
+        using var system = ActorSystem.Create("raw", Plain());
+        system.ActorOf(Props.Create(() => new LockServer()), "lock");
+        var serverPath = $"{((ExtendedActorSystem)system).Provider.DefaultAddress}/user/lock";
+        var lockers = new List<Process>();
+        try
+        {
+            for (var i = 0; i < LockHandoffsProcesses; i++)
+            {
+                var info = SelfProcess.StartInfo([LockerCommand, serverPath, warmUpCycles.ToString(), acquires.ToString()]);
+                info.RedirectStandardOutput = true;
+                info.RedirectStandardInput = true;
+                lockers.Add(Process.Start(info)!);
+            }
+            async Task AllSayAsync(string word, TimeSpan within)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(within);
+                try
+                {
+                    await Task.WhenAll(lockers.Select(async p =>
+                    {
+                        if (await p.StandardOutput.ReadLineAsync(timeout.Token) != word)
+                            throw new RunFailedException($"raw Akka locker {p.Id} did not say {word}");
+                    }));
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new RunFailedException($"raw Akka lockers: not all said {word} within {within.TotalSeconds:0} s");
+                }
+            }
+            void TellAll(string word)
+            {
+                foreach (var p in lockers)
+                {
+                    p.StandardInput.WriteLine(word);
+                    p.StandardInput.Flush();
+                }
+            }
+            await AllSayAsync("READY", TimeSpan.FromSeconds(60));
+            TellAll("WARM");
+            await AllSayAsync("WARMED", TimeSpan.FromSeconds(60) + TimeSpan.FromMilliseconds(5.0 * LockHandoffsProcesses * warmUpCycles));
+            TellAll("GO");
+            var clock = Stopwatch.StartNew();
+            await AllSayAsync("DONE", TimeSpan.FromSeconds(60) + TimeSpan.FromMilliseconds(5.0 * LockHandoffsProcesses * acquires));
+            var total = LockHandoffsProcesses * acquires;
+            return new Result(Pattern.LockHandoffs, LockHandoffsProcesses * warmUpCycles, total, Math.Round(total / clock.Elapsed.TotalSeconds, 1), null);
+        }
+        finally
+        {
+            foreach (var p in lockers)
+            {
+                try
+                {
+                    p.StandardInput.Close();
+                    if (!p.WaitForExit(5000))
+                        p.Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // never started
+                }
+                p.Dispose();
+            }
+            await system.Terminate().WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The parent: for each latency pattern, <paramref name="warmUpRoundTrips"/> untimed round trips (a lock cycle is
+    /// two), then <paramref name="samples"/> timed requests (a round trip; a lock's request to grant). Lock handoffs:
+    /// a tenth of the warm-up and a quarter of the samples per contending client.
     /// </summary>
     public static async Task<IReadOnlyDictionary<Pattern, Result>> MeasureAsync(IEnumerable<Pattern> patterns, int warmUpRoundTrips,
         int samples, CancellationToken cancellationToken)
     {
+        var wanted = patterns.Distinct().ToList();
+        var results = new Dictionary<Pattern, Result>();
+        if (wanted.Remove(Pattern.LockHandoffs))
+            results[Pattern.LockHandoffs] = await MeasureHandoffsAsync(Math.Max(1, warmUpRoundTrips / 10),
+                Math.Max(1, samples / LockHandoffsProcesses), cancellationToken);
+        if (wanted.Count == 0)
+            return results;
         var info = SelfProcess.StartInfo([EchoCommand]);
         info.RedirectStandardOutput = true;
         info.RedirectStandardInput = true;
@@ -246,8 +404,7 @@ public static class RawAkka
             var address = line?["ADDRESS ".Length..] ?? throw new RunFailedException("raw Akka echo node did not start");
             using var system = ActorSystem.Create("raw", Plain());
             var pinger = system.ActorOf(Props.Create(() => new Pinger()), "pinger");
-            var results = new Dictionary<Pattern, Result>();
-            foreach (var pattern in patterns.Distinct())
+            foreach (var pattern in wanted)
             {
                 var name = pattern == Pattern.RoundTrip ? "echo" : "lock";
                 var server = await system.ActorSelection($"{address}/user/{name}").ResolveOne(TimeSpan.FromSeconds(30), cancellationToken);

@@ -43,6 +43,17 @@ public sealed class BenchSmokeTests : IDisposable
     }
 
     [Fact]
+    public async Task Contended_handoffs_are_compared_with_plain_Akka_lockers_in_processes_of_their_own()
+    {
+        var workload = await BenchAsync("lock-handoffs");
+        Assert.Equal("lock_handoffs", workload.GetProperty("raw_akka_pattern").GetString());
+        Assert.True(workload.GetProperty("raw_akka").GetProperty("median").GetDouble() > 0);
+        // A rate: no p99 of it.
+        Assert.Equal(JsonValueKind.Null, workload.GetProperty("raw_akka_p99").ValueKind);
+        Assert.True(workload.GetProperty("ratio_to_raw_akka").GetDouble() > 0);
+    }
+
+    [Fact]
     public async Task Idle_participants_CPU_is_measured_for_Sim_and_for_Python()
     {
         var workload = await BenchAsync("idle");

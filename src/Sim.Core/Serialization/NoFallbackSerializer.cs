@@ -13,7 +13,7 @@ namespace Sim.Core.Serialization;
 /// </summary>
 public sealed class NoFallbackSerializer(ExtendedActorSystem system) : Serializer(system)
 {
-    public const int Id = 4712;
+    public const int Id = 4713;
 
     /// <summary>Akka passes the settings it keeps under <c>serialization-settings.json</c>; none apply.</summary>
     public NoFallbackSerializer(ExtendedActorSystem system, Config settings) : this(system)
