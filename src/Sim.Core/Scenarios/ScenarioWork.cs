@@ -51,8 +51,10 @@ public static class ScenarioWork
                 await primitives.Queue(sentinel.Queue).PutManyAsync(Enumerable.Repeat(QueueItem.None, count).ToList(), Left()).ConfigureAwait(false);
             }
             await JoinAllAsync(participants.Where(p => !p.Daemon)).ConfigureAwait(false);
-            // Every non-daemon has ended, so the watch ends too (at once, or when the last report is answered).
-            var done = await workDone.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false) ?? clock.Elapsed;
+            // Every non-daemon has ended, so the watch ends at once; should it not, the work ended no later than now.
+            await Task.WhenAny(workDone, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var done = (workDone.IsCompletedSuccessfully ? workDone.Result : null) ?? clock.Elapsed;
             var ended = new HashSet<string>(StringComparer.Ordinal);
             foreach (var daemon in participants.Where(p => p.Daemon))
             {
