@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Sim.Core;
 using Sim.Core.Roles;
+using Sim.Core.Scenarios;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -11,7 +11,8 @@ public sealed record CounterOptions(int Processes, int Increments, string Mode, 
 /// <summary>
 /// The lesson's shared data without automatic locking: N processes each add 1 to a shared value K times by
 /// read-then-write. Without the lock updates are lost (counted); with it, or with the atomic increment, the
-/// result is exact.
+/// result is exact. An instance of the model (<see cref="BuiltInScenarios.Counter"/>); only its table, lines and JSON
+/// are its own.
 /// </summary>
 public static class CounterScenario
 {
@@ -19,40 +20,23 @@ public static class CounterScenario
     {
         console.MarkupLineInterpolated(
             $"[bold]counter[/]: {options.Processes} processes x {options.Increments} increments, mode {options.Mode}, delay {options.DelayMs} ms");
-        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
-        {
-            ConnectTimeout = options.Timeout,
-            MainLock = Counter.LockName,
-        };
-        var counter = await SharedObjectClient.DeclareAsync(run.Coordinator.SharedData, run.Coordinator.Link, Counter.ObjectName, SharedKind.Value,
-            SharedScalar.Of(0));
-        var parameters = new Dictionary<string, string>
-        {
-            ["increments"] = options.Increments.ToString(),
-            ["mode"] = options.Mode,
-            ["delay-ms"] = options.DelayMs.ToString(),
-            ["timeout-ms"] = ((long)options.Timeout.TotalMilliseconds).ToString(),
-        };
-        for (var i = 1; i <= options.Processes; i++)
-            run.Add($"counter-{i}", new Counter().Name, parameters);
+        var scenario = BuiltInScenarios.Counter(options.Processes, options.Increments, options.Mode, options.DelayMs, options.Timeout,
+            options.Faults.Select(f => f.ToModel()).ToList());
+        return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("counter has no ticket file"),
+            result => PresentAsync(options, result, console), cancellationToken);
+    }
 
-        var phases = await run.ExecuteAsync(options.Timeout, options.Faults,
-            () => run.AwaitWorkDoneAsync(options.Processes, options.Timeout, cancellationToken), cancellationToken);
-        var wall = run.Elapsed;
-        var census = run.Census();
-        var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
-        var final = (await counter.GetAsync()).AsInt();
+    private static async Task<int> PresentAsync(CounterOptions options, ProcessScenarioResult result, IAnsiConsole console)
+    {
+        var (run, report, census, results, phases, wall) = (result.Run, result.Report, result.Census, result.Results, result.Phases, result.Wall);
+        long Value(string name) => report.Figure(name) ?? 0;
         // Each increment is one write of value + 1; the object counts the writes it accepted (per process), so an ended
         // process's unfinished share is not a lost update, and a write refused after its process left is no update.
-        var stats = await counter.StatsAsync();
-        var completed = stats.Writes;
-        var planned = (long)options.Processes * options.Increments;
-        var expected = completed;
-        var lost = expected - final;
-        var unexpectedExits = run.UnexpectedExits();
-        var exact = lost == 0;
-        var ok = phases.Failure is null && unexpectedExits.Count == 0 && census.Zombies.Count == 0 && census.Orphans.Count == 0
-                 && (exact || options.Mode == "nolock");
+        var (planned, expected, final, lost) = (Value("planned"), Value("expected"), Value("final"), Value("lost_updates"));
+        var stats = await result.Primitives.Value(Counter.ObjectName).StatsAsync();
+        var unexpectedExits = run.Processes.Where(p => report.UnexpectedExits.Any(u => u.Spec.Name == p.Name)).ToList();
+        // Without the lock the loss is the lesson: the model has no check for it then.
+        var ok = result.Ok;
 
         var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "increments", "work (ms)", "exit code", "ended (s)");
         foreach (var process in run.Processes)
@@ -64,7 +48,7 @@ public static class CounterScenario
         }
         console.Write(table);
         var verdict = Verdict(options.Mode, lost);
-        var unfinished = planned > completed ? $" ({planned - completed} increments of ended processes never done)" : "";
+        var unfinished = planned > expected ? $" ({planned - expected} increments of ended processes never done)" : "";
         console.MarkupLine($"expected {expected}{unfinished}, final {final}, lost updates {lost}: {verdict}");
         console.MarkupLine($"all ready after {phases.Ready.TotalSeconds:0.000} s, work {phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
         RunReport.PrintEnd(console, census, phases.Failure, unexpectedExits);
@@ -87,6 +71,7 @@ public static class CounterScenario
                 ["timing"] = RunReport.Timing(phases.Ready, phases.Work.TotalSeconds, wall),
             };
             RunReport.AddRunFacts(json, run, census, results);
+            ModelScenario.AddModelReport(json, report);
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;

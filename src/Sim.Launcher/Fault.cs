@@ -13,6 +13,16 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
     /// <summary>The lock whose holder a <c>holder</c> fault hits; null: the run's main lock.</summary>
     public string? Lock { get; init; }
 
+    /// <summary>Due <see cref="AtSeconds"/> after the target reported its figures, rather than after the work starts.</summary>
+    public bool AfterReport { get; init; }
+
+    /// <summary>The same fault in the scenario model.</summary>
+    public Sim.Core.Scenarios.ScenarioFault ToModel() => new(
+        Action == FaultAction.Kill ? Sim.Core.Scenarios.ScenarioFaultAction.Kill : Sim.Core.Scenarios.ScenarioFaultAction.Terminate, Target, AtSeconds, Lock)
+    {
+        AfterReport = AfterReport,
+    };
+
     public override string ToString() => $"{Action.ToString().ToLowerInvariant()} {Target}@{AtSeconds.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Parses <c>NAME@SECONDS</c>; null with <paramref name="error"/> set when it is malformed.</summary>

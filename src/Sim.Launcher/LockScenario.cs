@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sim.Core.Roles;
+using Sim.Core.Scenarios;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -9,7 +10,8 @@ public sealed record LockOptions(int Processes, int Acquires, int HoldMs, string
 /// <summary>
 /// N processes contend for one lock, each acquiring and releasing it K times: the lock manager's handoff rate
 /// and acquire latency (one process: the uncontended latency). Every grant's fencing token must be distinct
-/// and in sequence (1..N*K): no grant was doubled or lost.
+/// and in sequence (1..N*K): no grant was doubled or lost. An instance of the model (<see cref="BuiltInScenarios.Lock"/>);
+/// only its table, lines and JSON are its own.
 /// </summary>
 public static class LockScenario
 {
@@ -17,40 +19,25 @@ public static class LockScenario
     {
         console.MarkupLineInterpolated(
             $"[bold]lock[/]: {options.Processes} process(es) x {options.Acquires} acquires, hold {options.HoldMs} ms");
-        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
-        {
-            ConnectTimeout = options.Timeout,
-            MainLock = Locker.LockName,
-        };
-        var parameters = new Dictionary<string, string>
-        {
-            ["acquires"] = options.Acquires.ToString(),
-            ["hold-ms"] = options.HoldMs.ToString(),
-            ["timeout-ms"] = ((long)options.Timeout.TotalMilliseconds).ToString(),
-        };
-        for (var i = 1; i <= options.Processes; i++)
-            run.Add($"locker-{i}", new Locker().Name, parameters);
+        var scenario = BuiltInScenarios.Lock(options.Processes, options.Acquires, options.HoldMs, options.Timeout,
+            options.Faults.Select(f => f.ToModel()).ToList());
+        return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("lock has no ticket file"),
+            result => Task.FromResult(Present(options, result, console)), cancellationToken);
+    }
 
-        var phases = await run.ExecuteAsync(options.Timeout, options.Faults,
-            () => run.AwaitWorkDoneAsync(options.Processes, options.Timeout, cancellationToken), cancellationToken);
-        var wall = run.Elapsed;
-        var census = run.Census();
-        var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
-
-        long Sum(string figure) => results.Values.Sum(r => r.Figures.GetValueOrDefault(figure));
-        var grants = Sum("acquires");
-        // Tokens count up from 1 per lock: N*K grants, each distinct and none skipped, sum to N*K*(N*K+1)/2.
-        var tokensInSequence = Sum("token_sum") == grants * (grants + 1) / 2
-                               && results.Values.Select(r => r.Figures.GetValueOrDefault("token_max")).DefaultIfEmpty(0).Max() == grants;
+    private static int Present(LockOptions options, ProcessScenarioResult result, IAnsiConsole console)
+    {
+        var (run, report, census, results, phases, wall) = (result.Run, result.Report, result.Census, result.Results, result.Phases, result.Wall);
+        var grants = report.Figure("grants") ?? 0;
+        var tokensInSequence = report.Figure("tokens_in_sequence") == 1;
         var workSeconds = Math.Max(phases.Work.TotalSeconds, 0.001);
         var handoffs = grants / workSeconds;
         var medians = results.Values.Select(r => (double)r.Figures.GetValueOrDefault("acquire_us_median")).Order().ToList();
         var acquireMedian = medians.Count == 0 ? 0 : medians[medians.Count / 2];
-        var acquireP99 = results.Values.Select(r => r.Figures.GetValueOrDefault("acquire_us_p99")).DefaultIfEmpty(0).Max();
-        var unexpectedExits = run.UnexpectedExits();
-        var clean = phases.Failure is null && unexpectedExits.Count == 0 && census.Zombies.Count == 0 && census.Orphans.Count == 0;
-        // A killed holder's grant is taken back, not counted by anyone: the sequence check holds only for a clean run.
-        var ok = clean && (tokensInSequence || run.FaultOutcomes.Count > 0);
+        var acquireP99 = report.Figure("acquire_us_p99") ?? 0;
+        var unexpectedExits = run.Processes.Where(p => report.UnexpectedExits.Any(u => u.Spec.Name == p.Name)).ToList();
+        // A killed holder's grant is taken back, not counted by anyone: the model checks the sequence only without faults.
+        var ok = result.Ok;
 
         var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "acquires", "acquire median (us)", "p99 (us)", "exit code", "ended (s)");
         foreach (var process in run.Processes)
@@ -80,6 +67,7 @@ public static class LockScenario
                 ["timing"] = RunReport.Timing(phases.Ready, workSeconds, wall),
             };
             RunReport.AddRunFacts(json, run, census, results);
+            ModelScenario.AddModelReport(json, report);
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;

@@ -40,21 +40,24 @@ public static class ModelScenario
             f => new Fault(f.Action == ScenarioFaultAction.Kill ? FaultAction.Kill : FaultAction.Terminate, f.Target, f.AtSeconds)
             {
                 Lock = f.Target == ScenarioFault.Holder ? scenario.HolderLock(f) : null,
+                AfterReport = f.AfterReport,
             });
 
         IReadOnlySet<string> endedByRun = new HashSet<string>();
         var shell = new ProcessShell(run);
         var phases = await run.ExecuteAsync(scenario.Timeout, faults.Keys, async () =>
         {
+            var started = run.Elapsed;
             try
             {
-                endedByRun = await ScenarioWork.RunAsync(scenario, specs, primitives, shell, cancellationToken);
+                var work = await ScenarioWork.RunAsync(scenario, specs, primitives, shell, cancellationToken);
+                endedByRun = work.EndedByRun;
+                return started + work.Done;
             }
             catch (TimeoutException e)
             {
                 throw new RunFailedException(e.Message);
             }
-            return run.Elapsed;
         }, cancellationToken);
         var wall = run.Elapsed;
         var census = run.Census();
@@ -110,6 +113,20 @@ public static class ModelScenario
             RunReport.WriteJson(jsonPath, json);
         }
         return Task.FromResult(result.Ok ? 0 : 1);
+    }
+
+    /// <summary>
+    /// Adds the model's verdict to a built-in scenario's own JSON (its keys stay as they are): the figures, every check's
+    /// verdict and the facts, as <c>sim run</c> writes them, so a test reads any run the same way.
+    /// </summary>
+    public static void AddModelReport(JsonObject json, ScenarioReport report)
+    {
+        var model = report.ToJson(withParticipants: false);
+        foreach (var key in new[] { "figures", "checks", "facts" })
+        {
+            if (!json.ContainsKey(key))
+                json[key] = model[key]!.DeepClone();
+        }
     }
 
     /// <summary>Participants as OS processes, for the work phase.</summary>

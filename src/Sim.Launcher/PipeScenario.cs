@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sim.Core.Roles;
+using Sim.Core.Scenarios;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -10,57 +11,35 @@ public sealed record PipeOptions(int Messages, int Size, bool Duplex, string? Js
 /// The lesson's pipe, between two processes whose endpoint actors talk directly: round-trip latency,
 /// one-way throughput with every message checked in order, then one end sends a burst and is killed at
 /// once, and the other must read the whole burst and then see end-of-file, rather than lose it or hang.
+/// An instance of the model (<see cref="BuiltInScenarios.Pipe"/>: the kill is a fault due when pipe-b has reported);
+/// only its lines and JSON are its own.
 /// </summary>
 public static class PipeScenario
 {
     /// <summary>Messages pipe-b sends right before it is killed.</summary>
-    public const int Burst = 200;
+    public const int Burst = BuiltInScenarios.PipeBurst;
 
     public static async Task<int> RunAsync(PipeOptions options, IAnsiConsole console, CancellationToken cancellationToken)
     {
         console.MarkupLineInterpolated(
             $"[bold]pipe[/]: {options.Messages} messages of {options.Size} bytes, {(options.Duplex ? "duplex" : "one-way")} stream");
-        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
-        {
-            ConnectTimeout = options.Timeout,
-        };
-        var parameters = new Dictionary<string, string>
-        {
-            ["messages"] = options.Messages.ToString(),
-            ["size"] = options.Size.ToString(),
-            ["duplex"] = options.Duplex ? "true" : "false",
-            ["burst"] = Burst.ToString(),
-            ["timeout-ms"] = ((long)options.Timeout.TotalMilliseconds).ToString(),
-        };
-        var sender = run.Add("pipe-a", new PipeSender().Name, parameters);
-        var receiver = run.Add("pipe-b", new PipeReceiver().Name, parameters);
-        DateTimeOffset? killedAt = null;
-        var phases = await run.ExecuteAsync(options.Timeout, [], async () =>
-        {
-            // pipe-b reports once it has the whole stream; then it is killed, and pipe-a must see end-of-file.
-            await run.Coordinator.AwaitResultsAsync(1, options.Timeout, cancellationToken);
-            var done = run.Elapsed;
-            killedAt = DateTimeOffset.UtcNow;
-            receiver.Kill();
-            // A SIGKILL is certain death: the launcher says so at once rather than after it has reaped the
-            // process, so the news reaches pipe-a by a short way while pipe-b's last messages may still be
-            // on theirs, and pipe-a must read them all before end-of-file all the same.
-            run.Coordinator.ReportExited(receiver.Name, -9);
-            if (!await sender.JoinAsync(options.Timeout, cancellationToken))
-                throw new RunFailedException($"pipe-a did not see end-of-file within {options.Timeout.TotalSeconds:0.#} s of pipe-b's death");
-            return done;
-        }, cancellationToken);
-        var census = run.Census();
-        var results = (await run.Coordinator.ResultsAsync()).ToDictionary(r => r.Name);
+        var scenario = BuiltInScenarios.Pipe(options.Messages, options.Size, options.Duplex, options.Timeout);
+        return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("pipe has no ticket file"),
+            result => Task.FromResult(Present(options, result, console)), cancellationToken);
+    }
+
+    private static int Present(PipeOptions options, ProcessScenarioResult result, IAnsiConsole console)
+    {
+        var (run, report, census, results, phases) = (result.Run, result.Report, result.Census, result.Results, result.Phases);
         results.TryGetValue("pipe-a", out var a);
         results.TryGetValue("pipe-b", out var b);
         long Figure(Sim.Core.ParticipantResult? r, string key) => r?.Figures.GetValueOrDefault(key) ?? -1;
+        // pipe-b is killed by the scenario's fault once it has reported; its news reaches pipe-a at once.
+        var killedAt = run.FaultOutcomes.FirstOrDefault(f => f.Name == "pipe-b")?.SignalledAt;
         var eofAfterMs = killedAt is { } k && Figure(a, "eof_at_ms") > 0 ? Figure(a, "eof_at_ms") - k.ToUnixTimeMilliseconds() : (long?)null;
-        var inOrder = Figure(b, "received") == options.Messages && Figure(b, "out_of_order") == 0;
         var burstWhole = Figure(a, "burst_received") == Figure(b, "burst_sent") && Figure(a, "burst_out_of_order") == 0;
-        var unexpectedExits = run.UnexpectedExits(p => p == receiver && p.ExitCode == -9);
-        var ok = phases.Failure is null && unexpectedExits.Count == 0 && inOrder && burstWhole && Figure(a, "eof") == 1
-                 && census.Zombies.Count == 0 && census.Orphans.Count == 0;
+        var unexpectedExits = run.Processes.Where(p => report.UnexpectedExits.Any(u => u.Spec.Name == p.Name)).ToList();
+        var ok = result.Ok;
 
         console.MarkupLine($"round trip: median {Figure(a, "rtt_median_us")} µs, p99 {Figure(a, "rtt_p99_us")} µs");
         console.MarkupLine($"one-way: {Figure(a, "messages_per_s")} messages/s, {Figure(b, "received")} received, {Figure(b, "out_of_order")} out of order");
@@ -94,6 +73,7 @@ public static class PipeScenario
                 ["eof_after_kill_ms"] = eofAfterMs,
             };
             RunReport.AddRunFacts(json, run, census, results);
+            ModelScenario.AddModelReport(json, report);
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;

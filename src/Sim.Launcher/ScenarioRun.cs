@@ -221,14 +221,22 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     private async Task InjectAsync(Fault fault, CancellationToken cancellationToken)
     {
-        var due = (_releasedAt ?? _clock.Elapsed) + TimeSpan.FromSeconds(fault.AtSeconds) - _clock.Elapsed;
         try
         {
+            if (fault.AfterReport)
+                await Sim.Core.Scenarios.ScenarioWork.AwaitReportAsync(Coordinator, fault.Target, ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            var due = (fault.AfterReport ? _clock.Elapsed : _releasedAt ?? _clock.Elapsed) + TimeSpan.FromSeconds(fault.AtSeconds) - _clock.Elapsed;
             if (due > TimeSpan.Zero)
                 await Task.Delay(due, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            return;
+        }
+        catch (AskTimeoutException)
+        {
+            lock (_faultOutcomes)
+                _faultOutcomes.Add(new FaultOutcome(fault, fault.Target, null, null, null, $"{fault.Target} never reported"));
             return;
         }
         string? name = fault.Target;
@@ -248,7 +256,11 @@ public sealed class ScenarioRun : IAsyncDisposable
         {
             var signalled = DateTimeOffset.UtcNow;
             if (fault.Action == FaultAction.Kill)
+            {
                 process.Kill();
+                // A SIGKILL is certain death: said at once, not once the process is reaped (as in-process runs do).
+                Coordinator.ReportExited(process.Name, -9);
+            }
             else
                 process.Terminate();
             outcome = new FaultOutcome(fault, name, process.Pid, at, signalled, null);

@@ -22,8 +22,7 @@ public static class TicketsScenario
         var mode = options.UseLock ? "with the lock" : "WITHOUT the lock";
         console.MarkupLineInterpolated($"[bold]tickets[/]: {options.Buyers} buyers, {options.Tickets} tickets, {mode}, delay {options.DelayMs} ms, db {Path.GetFullPath(options.DbPath)}");
         // The lesson's scenario is an instance of the model; only its table and JSON are its own.
-        var faults = options.Faults.Select(f => new ScenarioFault(
-            f.Action == FaultAction.Kill ? ScenarioFaultAction.Kill : ScenarioFaultAction.Terminate, f.Target, f.AtSeconds, f.Lock)).ToList();
+        var faults = options.Faults.Select(f => f.ToModel()).ToList();
         var scenario = BuiltInScenarios.Tickets(options.Buyers, options.Tickets, options.UseLock, options.DelayMs, options.Timeout, faults);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => options.DbPath,
             result => Task.FromResult(Present(options, result, console)), cancellationToken);
@@ -89,6 +88,7 @@ public static class TicketsScenario
             };
             json["timing"]!["handover_after_kill_ms"] = handoverMs;
             RunReport.AddRunFacts(json, run, census, results, (r, entry) => entry["bought"] = r.Figures.GetValueOrDefault("bought") == 1);
+            ModelScenario.AddModelReport(json, report);
             RunReport.WriteJson(options.JsonPath, json);
         }
         return ok ? 0 : 1;

@@ -61,8 +61,9 @@ public sealed class InProcessScenarioRunner
                 released = clock.Elapsed;
                 foreach (var fault in scenario.Faults)
                     faults.Add((fault, InjectAsync(scenario, fault, coordinator, participants, clock, released, stopFaults.Token)));
-                endedByRun = await ScenarioWork.RunAsync(scenario, specs, primitives, new Shell(participants), cancellationToken).ConfigureAwait(false);
-                done = clock.Elapsed;
+                var started = clock.Elapsed;
+                var work = await ScenarioWork.RunAsync(scenario, specs, primitives, new Shell(participants), cancellationToken).ConfigureAwait(false);
+                (endedByRun, done) = (work.EndedByRun, started + work.Done);
                 await Task.WhenAll(participants.Select(p => p.Ended)).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is TimeoutException or RunFailure)
@@ -134,7 +135,18 @@ public sealed class InProcessScenarioRunner
     private static async Task<AppliedFault> InjectAsync(Scenario scenario, ScenarioFault fault, Coordinator coordinator,
         IReadOnlyList<InProcessParticipant> participants, Stopwatch clock, TimeSpan released, CancellationToken cancellationToken)
     {
-        var due = released + TimeSpan.FromSeconds(fault.AtSeconds) - clock.Elapsed;
+        if (fault.AfterReport)
+        {
+            try
+            {
+                await ScenarioWork.AwaitReportAsync(coordinator, fault.Target, scenario.Timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                return new AppliedFault(fault, fault.Target, null, $"{fault.Target} never reported");
+            }
+        }
+        var due = (fault.AfterReport ? clock.Elapsed : released) + TimeSpan.FromSeconds(fault.AtSeconds) - clock.Elapsed;
         if (due > TimeSpan.Zero)
             await Task.Delay(due, cancellationToken).ConfigureAwait(false);
         var name = fault.Target;

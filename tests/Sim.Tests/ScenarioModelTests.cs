@@ -44,6 +44,8 @@ public sealed class ScenarioModelTests
     [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = barrel, name = b } ]", "'barrel' is not a primitive")]
     [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = buyer-9 } ]", "no participant named 'buyer-9'")]
     [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = holder } ]", "needs lock = NAME")]
+    [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = holder, lock = l, after-report = true } ]", "after-report needs a participant")]
+    [InlineData("participants = [ { role = buyer } ]\nfaults = [ { action = kill, target = buyer-1, after-report = maybe } ]", "'maybe' is not true or false")]
     [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"sum(bought) <= nope\" ]", "unknown name 'nope'")]
     [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"sum(bought)\" ]", "compares nothing")]
     [InlineData("participants = [ { role = buyer } ]\nchecks = [ \"avg(bought) > 1\" ]", "unknown function 'avg'")]
@@ -88,9 +90,34 @@ public sealed class ScenarioModelTests
         Assert.False(report.Ok);
     }
 
+    [Theory]
+    [InlineData(0, 0, 0, 0, true)]    // exactly once
+    [InlineData(2, 3, 1, 0, true)]    // duplicates from a faulted consumer's redelivered items: excused
+    [InlineData(2, 3, 0, 0, false)]   // duplicates, but no consumer of them was faulted
+    [InlineData(4, 3, 1, 0, false)]   // more duplicates than items redelivered
+    [InlineData(2, 0, 1, 0, false)]   // nothing was redelivered
+    [InlineData(0, 3, 1, 1, false)]   // an item lost
+    public void Exactly_once_excuses_only_duplicates_a_faulted_consumers_redelivery_explains(
+        long duplicates, long redelivered, long faultedConsumers, long missing, bool passed)
+    {
+        var scenario = BuiltInScenarios.Prodcons(1, 2, 10, joinable: true);
+        var facts = new Dictionary<string, long>
+        {
+            ["q.put"] = 10, ["q.redelivered"] = redelivered, ["ledger.missing"] = missing, ["ledger.duplicates"] = duplicates,
+            ["ledger.unexpected"] = 0, ["ledger.faulted_duplicate_consumers"] = faultedConsumers,
+        };
+        var outcome = new ScenarioOutcome(scenario, [], facts, [], null, default, default, default);
+        var verdict = new ExactlyOnceCheck("q").Evaluate(new ScenarioValues(outcome));
+        Assert.True(verdict.Passed == passed, verdict.Detail);
+    }
+
     [Fact]
     public void The_built_in_scenarios_are_valid_instances_of_the_model()
     {
+        BuiltInScenarios.Counter(4, 25).Validate(RoleCatalog.Names);
+        BuiltInScenarios.Counter(4, 25, "nolock", faults: [new ScenarioFault(ScenarioFaultAction.Terminate, ScenarioFault.Holder, 0.4)]).Validate(RoleCatalog.Names);
+        BuiltInScenarios.Lock(3, 40, faults: [new ScenarioFault(ScenarioFaultAction.Kill, ScenarioFault.Holder, 1)]).Validate(RoleCatalog.Names);
+        BuiltInScenarios.Pipe(300, 200, duplex: true).Validate(RoleCatalog.Names);
         BuiltInScenarios.Tickets(10, 3).Validate(RoleCatalog.Names);
         BuiltInScenarios.Prodcons(3, 2, 100).Validate(RoleCatalog.Names);
         BuiltInScenarios.Prodcons(1, 1, 10, joinable: true).Validate(RoleCatalog.Names);

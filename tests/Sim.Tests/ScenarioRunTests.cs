@@ -92,6 +92,59 @@ public sealed class ScenarioRunTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(2, report.Figure("sold"));
     }
 
+    [Fact]
+    public async Task Sim_tickets_and_sim_prodcons_reach_the_verdicts_of_their_models_in_process()
+    {
+        // The built-in commands write the model's figures, checks and facts beside their own keys: one report, two shells.
+        var json = Path.Combine(_folder, "run.json");
+        var runs = new (string[] Args, Scenario Model)[]
+        {
+            (["tickets", "--buyers", "5", "--tickets", "2", "--db", Path.Combine(_folder, "t.json")], BuiltInScenarios.Tickets(5, 2)),
+            (["prodcons", "--producers", "2", "--consumers", "2", "--items", "500", "--maxsize", "50"], BuiltInScenarios.Prodcons(2, 2, 500, maxSize: 50)),
+            (["prodcons", "--producers", "2", "--consumers", "2", "--items", "500", "--mode", "joinable"], BuiltInScenarios.Prodcons(2, 2, 500, joinable: true)),
+        };
+        foreach (var (args, model) in runs)
+        {
+            var (_, root) = await SimCli.RunOkAsync(HardTimeout, json, [.. args, "--json", json]);
+            var processes = ScenarioRunSummary.FromJson(root);
+            var inProcess = ScenarioRunSummary.From(await InProcessAsync(model));
+            output.WriteLine($"sim {string.Join(' ', args)}: {processes}\nin-process: {inProcess}");
+            ScenarioAssert.SameVerdicts(processes, inProcess);
+            Assert.True(inProcess.Ok, inProcess.ToString());
+            Assert.NotEmpty(inProcess.Checks);
+            Assert.Equal(processes.Figures, inProcess.Figures);
+            Assert.Equal(processes.ExitCodes, inProcess.ExitCodes);
+        }
+    }
+
+    [Theory]
+    [InlineData(ScenarioFaultAction.Kill, "--kill", -9)]
+    [InlineData(ScenarioFaultAction.Terminate, "--terminate", -15)]
+    public async Task A_consumer_ended_mid_item_in_process_is_redelivered_as_with_processes(ScenarioFaultAction action, string option, int exitCode)
+    {
+        // Slow consumers (300 ms per item, one at a time): consumer-1 holds an unfinished item when it is ended, 0.45 s in.
+        var json = Path.Combine(_folder, "run.json");
+        var (_, root) = await SimCli.RunOkAsync(HardTimeout, json, "prodcons", "--producers", "2", "--consumers", "3", "--items", "30",
+            "--mode", "joinable", "--work-ms", "300", option, "consumer-1@0.45", "--json", json);
+        var processes = ScenarioRunSummary.FromJson(root);
+        var report = await InProcessAsync(BuiltInScenarios.Prodcons(2, 3, 30, joinable: true, workMs: 300,
+            faults: [new ScenarioFault(action, "consumer-1", 0.45)]));
+        var inProcess = ScenarioRunSummary.From(report);
+        output.WriteLine($"processes: {processes}\nin-process: {inProcess}");
+
+        ScenarioAssert.SameVerdicts(processes, inProcess);
+        foreach (var run in new[] { processes, inProcess })
+        {
+            Assert.True(run.Ok, run.ToString());
+            Assert.Equal(exitCode, run.ExitCodes["consumer-1"]);
+            Assert.Equal(30, run.Figures["consumed"]);
+            Assert.Equal(0, run.Facts["ledger.missing"]);
+            // The item consumer-1 held went to another consumer.
+            Assert.True(run.Facts["q.redelivered"] >= 1, run.ToString());
+        }
+        Assert.Equal(-15, inProcess.ExitCodes["consumer-2"]); // a daemon, ended by the run
+    }
+
     [Theory]
     [InlineData("two roles named 'buyer'", "Sim.Tests.dll")]
     [InlineData("has no role", "Akka.TestKit.dll")]

@@ -117,6 +117,8 @@ public sealed partial record Scenario
             var fault = Faults[f];
             if (fault.Target == ScenarioFault.Holder)
             {
+                if (fault.AfterReport)
+                    throw new ScenarioException($"faults[{f}]: after-report needs a participant as its target, not 'holder'");
                 if (HolderLock(fault) is null)
                     throw new ScenarioException($"faults[{f}]: target 'holder' needs lock = NAME (the scenario declares no single lock)");
             }
@@ -127,7 +129,7 @@ public sealed partial record Scenario
         known.UnionWith(RunFactNames);
         known.UnionWith(Primitives.SelectMany(p => p.FactNames));
         if (Checks.OfType<ExactlyOnceCheck>().Any())
-            known.UnionWith(["ledger.consumed", "ledger.distinct", "ledger.missing", "ledger.duplicates", "ledger.unexpected"]);
+            known.UnionWith(ExactlyOnceCheck.LedgerFacts);
         foreach (var check in Checks.OfType<ExactlyOnceCheck>())
         {
             if (!Primitives.Any(p => p.Name == check.Queue && p.Kind is PrimitiveKind.Queue or PrimitiveKind.JoinableQueue))

@@ -9,10 +9,14 @@ public enum ScenarioFaultAction
 
 /// <summary>
 /// A fault, <see cref="AtSeconds"/> after the work phase starts: hits the participant <see cref="Target"/>, or with
-/// target <c>holder</c> whoever holds lock <see cref="Lock"/> then. Each shell maps it onto its own means (a signal
-/// to a process, stopping an actor system).
+/// target <c>holder</c> whoever holds lock <see cref="Lock"/> then. With <see cref="AfterReport"/> the time counts from
+/// the moment the target reported its figures instead (its work is done; e.g. a pipe end killed right after it sent
+/// its last messages). Each shell maps it onto its own means (a signal to a process, stopping an actor system).
 /// </summary>
 public sealed record ScenarioFault(ScenarioFaultAction Action, string Target, double AtSeconds, string? Lock = null)
 {
     public const string Holder = "holder";
+
+    /// <summary>Due <see cref="AtSeconds"/> after the target has reported, rather than after the work starts.</summary>
+    public bool AfterReport { get; init; }
 }

@@ -15,7 +15,7 @@ namespace Sim.Core.Scenarios;
 /// participants = [ { role = philosopher, count = seats, name = "philosopher-{i}", daemon = false,
 ///                    parameters { seat = "{i}", order = "{order}" } } ]
 /// primitives = [ { kind = lock, name = "fork-{i}", count = seats } ]   # queue, joinable-queue (size = maxsize), value, tickets (size = initial), semaphore (size = permits), pipe
-/// faults = [ { action = kill, target = holder, lock = fork-1, at-s = 0.5 } ]
+/// faults = [ { action = kill, target = holder, lock = fork-1, at-s = 0.5 } ]   # after-report = true: at-s counts from the target's report
 /// checks = [ "sum(timeouts) == 0", { kind = exactly-once, queue = q } ]
 /// figures { meals = "sum(meals)" }
 /// table = [ meals, timeouts ]
@@ -28,7 +28,7 @@ public static class ScenarioLoader
         ["name", "description", "roles-assembly", "timeout-s", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
     private static readonly string[] GroupKeys = ["role", "count", "name", "parameters", "daemon"];
     private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count"];
-    private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s"];
+    private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report"];
     private static readonly string[] SentinelKeys = ["queue", "after", "per"];
     private static readonly string[] CheckKeys = ["kind", "queue", "expression"];
 
@@ -169,7 +169,10 @@ public static class ScenarioLoader
         };
         var target = items.TryGetValue("target", out var t) ? Scalar(t, $"{where}.target") : throw new ScenarioException($"{where}: no target = NAME|holder");
         var at = items.TryGetValue("at-s", out var s) ? Number(s, $"{where}.at-s", 0, 86_400) : 0;
-        return new ScenarioFault(action, target, at, items.TryGetValue("lock", out var l) ? Scalar(l, $"{where}.lock") : null);
+        return new ScenarioFault(action, target, at, items.TryGetValue("lock", out var l) ? Scalar(l, $"{where}.lock") : null)
+        {
+            AfterReport = items.TryGetValue("after-report", out var ar) && Bool(ar, $"{where}.after-report"),
+        };
     }
 
     private static ScenarioCheck Check(HoconValue value, string where)

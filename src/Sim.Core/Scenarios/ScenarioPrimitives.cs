@@ -29,6 +29,17 @@ public sealed class ScenarioPrimitives
 
     public SimQueue Queue(string name) => _queues[name];
 
+    /// <summary>A shared value the scenario declares (e.g. for its per-writer statistics).</summary>
+    public SharedObjectClient Value(string name) => _values[name];
+
+    /// <summary>The ledger's verdict, once <see cref="CollectFactsAsync"/> has read it (scenarios with an exactly-once check).</summary>
+    public LedgerReport? Ledger { get; private set; }
+
+    /// <summary>What each producer really put (by producer index, from 1), once the facts are collected.</summary>
+    public IReadOnlyList<long> ProducedBy { get; private set; } = [];
+
+    internal Coordinator Coordinator => _coordinator;
+
     /// <summary>
     /// Declares every primitive on <paramref name="coordinator"/>. A ticket file is created at
     /// <paramref name="ticketFile"/>(declaration) (the shell decides where its files live).
@@ -119,11 +130,15 @@ public sealed class ScenarioPrimitives
             foreach (var (index, name) in producers)
                 produced[index - 1] = putBy.GetValueOrDefault(name);
             var ledger = await _coordinator.Ledger.Ask<LedgerReport>(new CheckLedger(produced), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            (Ledger, ProducedBy) = (ledger, produced);
+            var faulted = participants.Where(p => p.Faulted).Select(p => p.Spec.Name).ToHashSet(StringComparer.Ordinal);
             facts["ledger.consumed"] = ledger.Consumed;
             facts["ledger.distinct"] = ledger.Distinct;
             facts["ledger.missing"] = ledger.Missing;
             facts["ledger.duplicates"] = ledger.Duplicates;
             facts["ledger.unexpected"] = ledger.Unexpected;
+            // Consumers of a duplicated item that a fault ended: a joinable queue gives what they had not marked done again.
+            facts["ledger.faulted_duplicate_consumers"] = ledger.DuplicateConsumers.Count(faulted.Contains);
         }
         return facts;
     }

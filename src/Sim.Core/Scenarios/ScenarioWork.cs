@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Sim.Core.Scenarios;
 
 /// <summary>How a shell waits for and ends its participants (OS processes, or actor systems in a test).</summary>
@@ -11,15 +13,23 @@ public interface IParticipantShell
 }
 
 /// <summary>
+/// What the work phase did: the daemons the run ended, and when the work was done (from the phase's start): the
+/// moment every non-daemon participant had reported or ended. A participant reports as its last act; the exit of its
+/// process after that is no part of the work (and would make rates such as handoffs/s depend on process shutdown).
+/// </summary>
+public sealed record ScenarioWorkResult(IReadOnlySet<string> EndedByRun, TimeSpan Done);
+
+/// <summary>
 /// The work phase of every model scenario, as Python's main program would do it: put the None sentinels once their
 /// producers have ended, join every non-daemon participant, then end the daemons (they die with the main program).
 /// </summary>
 public static class ScenarioWork
 {
-    /// <summary>Returns the daemons the run ended; throws <see cref="TimeoutException"/> when the work was not done in time.</summary>
-    public static async Task<IReadOnlySet<string>> RunAsync(Scenario scenario, IReadOnlyList<ParticipantSpec> participants,
+    /// <summary>Runs the phase; throws <see cref="TimeoutException"/> when the work was not done in time.</summary>
+    public static async Task<ScenarioWorkResult> RunAsync(Scenario scenario, IReadOnlyList<ParticipantSpec> participants,
         ScenarioPrimitives primitives, IParticipantShell shell, CancellationToken cancellationToken)
     {
+        var clock = Stopwatch.StartNew();
         var timeout = scenario.Timeout;
         var deadline = DateTime.UtcNow + timeout;
         TimeSpan Left() => deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
@@ -29,19 +39,84 @@ public static class ScenarioWork
             if (!joined.All(j => j))
                 throw new TimeoutException($"the work was not done within {timeout.TotalSeconds:0.#} s");
         }
-        foreach (var sentinel in scenario.Sentinels)
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var workDone = WorkDoneAsync(primitives.Coordinator, participants.Where(p => !p.Daemon).Select(p => p.Name).ToList(), shell, Left(),
+            clock, watching.Token);
+        try
         {
-            await JoinAllAsync(participants.Where(p => p.Role == sentinel.AfterRole)).ConfigureAwait(false);
-            var count = participants.Count(p => p.Role == sentinel.PerRole);
-            await primitives.Queue(sentinel.Queue).PutManyAsync(Enumerable.Repeat(QueueItem.None, count).ToList(), Left()).ConfigureAwait(false);
+            foreach (var sentinel in scenario.Sentinels)
+            {
+                await JoinAllAsync(participants.Where(p => p.Role == sentinel.AfterRole)).ConfigureAwait(false);
+                var count = participants.Count(p => p.Role == sentinel.PerRole);
+                await primitives.Queue(sentinel.Queue).PutManyAsync(Enumerable.Repeat(QueueItem.None, count).ToList(), Left()).ConfigureAwait(false);
+            }
+            await JoinAllAsync(participants.Where(p => !p.Daemon)).ConfigureAwait(false);
+            // Every non-daemon has ended, so the watch ends at once; should it not, the work ended no later than now.
+            await Task.WhenAny(workDone, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var done = (workDone.IsCompletedSuccessfully ? workDone.Result : null) ?? clock.Elapsed;
+            var ended = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var daemon in participants.Where(p => p.Daemon))
+            {
+                shell.Terminate(daemon.Name);
+                ended.Add(daemon.Name);
+            }
+            return new ScenarioWorkResult(ended, done);
         }
-        await JoinAllAsync(participants.Where(p => !p.Daemon)).ConfigureAwait(false);
-        var ended = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var daemon in participants.Where(p => p.Daemon))
+        finally
         {
-            shell.Terminate(daemon.Name);
-            ended.Add(daemon.Name);
+            await watching.CancelAsync().ConfigureAwait(false);
         }
-        return ended;
+    }
+
+    /// <summary>Completes once <paramref name="name"/> has reported; throws on timeout or cancellation.</summary>
+    public static async Task AwaitReportAsync(Coordinator coordinator, string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        // The result collector answers by count: ask for one more report each time until this name's is among them.
+        var known = 0;
+        while (true)
+        {
+            var results = await coordinator.AwaitResultsAsync(known + 1, timeout, cancellationToken).ConfigureAwait(false);
+            if (results.Any(r => r.Name == name))
+                return;
+            known = results.Count;
+        }
+    }
+
+    /// <summary>When every one of <paramref name="names"/> had reported or ended (null if that could not be told).</summary>
+    private static async Task<TimeSpan?> WorkDoneAsync(Coordinator coordinator, IReadOnlyList<string> names, IParticipantShell shell, TimeSpan timeout,
+        Stopwatch clock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var pending = new HashSet<string>(names, StringComparer.Ordinal);
+            var ended = names.ToDictionary(n => n, n => shell.JoinAsync(n, timeout, cancellationToken), StringComparer.Ordinal);
+            Task<IReadOnlyList<ParticipantResult>>? more = null;
+            var known = 0;
+            while (true)
+            {
+                foreach (var name in pending.Where(n => ended[n].IsCompleted).ToList())
+                {
+                    if (!ended[name].IsCompletedSuccessfully || !ended[name].Result)
+                        return null;
+                    pending.Remove(name);
+                }
+                if (pending.Count == 0)
+                    return clock.Elapsed;
+                more ??= coordinator.AwaitResultsAsync(known + 1, timeout, cancellationToken);
+                await Task.WhenAny(pending.Select(n => (Task)ended[n]).Append(more)).ConfigureAwait(false);
+                if (!more.IsCompleted)
+                    continue;
+                if (!more.IsCompletedSuccessfully)
+                    return null;
+                known = more.Result.Count;
+                pending.ExceptWith(more.Result.Select(r => r.Name));
+                more = null;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or Akka.Actor.AskTimeoutException)
+        {
+            return null;
+        }
     }
 }
