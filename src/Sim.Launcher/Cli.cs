@@ -111,7 +111,7 @@ public static class Cli
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
             tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
-            LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), PoolServerCommand(), RunCommand(),
+            LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(), RunCommand(),
         };
         root.Options.Add(UsePool);
         // `sim` alone runs the default scenario with its defaults.
@@ -428,6 +428,21 @@ public static class Cli
         command.Arguments.Add(warmUp);
         command.Arguments.Add(acquires);
         command.SetAction((parsed, _) => RawAkka.RunLockerAsync(parsed.GetValue(server)!, parsed.GetValue(warmUp), parsed.GetValue(acquires)));
+        return command;
+    }
+
+    /// <summary>The raw Akka.NET figures of <c>sim bench</c>, measured in a process with .NET's default settings; not for users.</summary>
+    private static Command RawAkkaMeasureCommand()
+    {
+        var patterns = new Argument<string>("patterns");
+        var warmUp = new Argument<int>("warm-up");
+        var samples = new Argument<int>("samples");
+        var command = new Command(RawAkka.MeasureCommand) { Hidden = true };
+        command.Arguments.Add(patterns);
+        command.Arguments.Add(warmUp);
+        command.Arguments.Add(samples);
+        command.SetAction((parsed, cancellationToken) =>
+            RawAkka.RunMeasureAsync(parsed.GetValue(patterns)!, parsed.GetValue(warmUp), parsed.GetValue(samples), cancellationToken));
         return command;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.Serialization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
@@ -18,6 +19,7 @@ public static class RawAkka
 {
     public const string EchoCommand = "_raw-akka-echo";
     public const string LockerCommand = "_raw-akka-locker";
+    public const string MeasureCommand = "_raw-akka-measure";
 
     /// <summary>
     /// What is measured: echo round trips, a lock client's uncontended acquire and release (both latencies, µs), or
@@ -375,11 +377,70 @@ public static class RawAkka
     }
 
     /// <summary>
+    /// Measures <paramref name="patterns"/> in a process of their own (<see cref="MeasureCommand"/>) started with .NET's
+    /// default runtime settings: the launcher's own (no dynamic PGO, Sim.Launcher.csproj) are not the baseline's.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<Pattern, Result>> MeasureAsync(IEnumerable<Pattern> patterns, int warmUpRoundTrips,
+        int samples, CancellationToken cancellationToken)
+    {
+        var info = SelfProcess.StartInfo([MeasureCommand, string.Join(",", patterns.Distinct()), warmUpRoundTrips.ToString(), samples.ToString()]);
+        info.Environment["DOTNET_TieredPGO"] = "1";
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        using var child = Process.Start(info)!;
+        try
+        {
+            var output = child.StandardOutput.ReadToEndAsync(cancellationToken);
+            var errors = child.StandardError.ReadToEndAsync(cancellationToken);
+            await child.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(15), cancellationToken);
+            var results = new Dictionary<Pattern, Result>();
+            foreach (var line in (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var parts = line.Split(' ');
+                if (parts is ["RESULT", var name, var warm, var count, var median, var p99])
+                    results[Enum.Parse<Pattern>(name)] = new Result(Enum.Parse<Pattern>(name), int.Parse(warm, CultureInfo.InvariantCulture),
+                        int.Parse(count, CultureInfo.InvariantCulture), double.Parse(median, CultureInfo.InvariantCulture),
+                        p99 == "-" ? null : double.Parse(p99, CultureInfo.InvariantCulture));
+            }
+            if (child.ExitCode != 0 || results.Count == 0)
+                throw new RunFailedException($"raw Akka measurement failed (exit {child.ExitCode}): {(await errors).Trim()}");
+            return results;
+        }
+        catch (TimeoutException)
+        {
+            throw new RunFailedException("raw Akka measurement: not done within 15 minutes");
+        }
+        finally
+        {
+            if (!child.HasExited)
+                child.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The child of <see cref="MeasureAsync"/>: measures here and prints one RESULT line per pattern.</summary>
+    public static async Task<int> RunMeasureAsync(string patterns, int warmUpRoundTrips, int samples, CancellationToken cancellationToken)
+    {
+        var wanted = patterns.Split(',').Select(Enum.Parse<Pattern>).ToList();
+        try
+        {
+            foreach (var (pattern, result) in await MeasureHereAsync(wanted, warmUpRoundTrips, samples, cancellationToken))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"RESULT {pattern} {result.WarmUpRoundTrips} {result.Samples} {result.Median} {(result.P99 is { } p99 ? p99.ToString(CultureInfo.InvariantCulture) : "-")}"));
+            return 0;
+        }
+        catch (RunFailedException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>
     /// The parent: for each latency pattern, <paramref name="warmUpRoundTrips"/> untimed round trips (a lock cycle is
     /// two), then <paramref name="samples"/> timed requests (a round trip; a lock's request to grant). Lock handoffs:
     /// a tenth of the warm-up and a quarter of the samples per contending client.
     /// </summary>
-    public static async Task<IReadOnlyDictionary<Pattern, Result>> MeasureAsync(IEnumerable<Pattern> patterns, int warmUpRoundTrips,
+    public static async Task<IReadOnlyDictionary<Pattern, Result>> MeasureHereAsync(IEnumerable<Pattern> patterns, int warmUpRoundTrips,
         int samples, CancellationToken cancellationToken)
     {
         var wanted = patterns.Distinct().ToList();
