@@ -243,9 +243,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         if (fault.Target == Fault.Holder)
         {
             var lockName = fault.Lock ?? MainLock;
-            var state = lockName is null ? null : await Coordinator.LockManager
-                .Ask<Sim.Core.LockState>(new Sim.Core.GetLockState(lockName), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            name = state?.Holders.FirstOrDefault()?.OwnerName;
+            name = lockName is null ? null : await HolderNotYetFaultedAsync(lockName, cancellationToken).ConfigureAwait(false);
         }
         var process = _processes.FirstOrDefault(p => p.Name == name);
         var at = (_clock.Elapsed - (_releasedAt ?? TimeSpan.Zero)).TotalSeconds;
@@ -268,6 +266,26 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
         lock (_faultOutcomes)
             _faultOutcomes.Add(outcome);
+    }
+
+    /// <summary>
+    /// Who holds <paramref name="lockName"/> now. A holder that an earlier fault has already signalled still holds the
+    /// lock until its exit is seen, which can take a while on a loaded machine; "the holder" then means the next one,
+    /// so this waits (up to 10 s) for the lock to pass to a participant no fault has touched yet.
+    /// </summary>
+    private async Task<string?> HolderNotYetFaultedAsync(string lockName, CancellationToken cancellationToken)
+    {
+        var patience = Stopwatch.StartNew();
+        while (true)
+        {
+            var state = await Coordinator.LockManager
+                .Ask<Sim.Core.LockState>(new Sim.Core.GetLockState(lockName), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            var holder = state.Holders.FirstOrDefault()?.OwnerName;
+            var process = _processes.FirstOrDefault(p => p.Name == holder);
+            if (holder is null || process is null || !WasFaulted(process) || patience.Elapsed > TimeSpan.FromSeconds(10))
+                return holder;
+            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
