@@ -63,7 +63,7 @@ public static class ClusterConfig
         """;
 
     /// <summary>How long an agent may stay unreachable before the run counts its participants as lost.</summary>
-    public static readonly TimeSpan LostAfterUnreachable = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan LostAfterUnreachable = TimeSpan.FromSeconds(0.5);
 
     /// <summary>
     /// Paths other members reach by actor selection, besides the coordinator's doors: untrusted mode stays on, so only

@@ -189,7 +189,8 @@ public sealed class ClusterHome : IParticipantHome
     /// <summary>This launcher's actor system ended while the run was on: the cluster downed it.</summary>
     private void OnDowned()
     {
-        if (_leaving)
+        // Leaving at the end of the run also ends the actor system: only a downing is news.
+        if (CoordinatedShutdown.Get(_system).ShutdownReason is not CoordinatedShutdown.ClusterDowningReason)
             return;
         _downedReason = "the cluster downed this launcher (it was unreachable from the agents): the run is ended";
         foreach (var process in _processes.Values)
@@ -199,7 +200,7 @@ public sealed class ClusterHome : IParticipantHome
 
     public async ValueTask DisposeAsync()
     {
-        if (_link is null || _system.WhenTerminated.IsCompleted)
+        if (_link is null || _system.WhenTerminated.IsCompleted || DownedSource.IsCancellationRequested)
             return;
         _leaving = true;
         // Whatever of the run still runs is ended by its agent (agents also end it when this launcher's link goes).
