@@ -108,6 +108,33 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Over_TLS_a_node_with_the_cluster_certificate_runs_and_a_node_with_another_is_refused()
+    {
+        var cert = Path.Combine(_folder, "cluster.pfx");
+        var other = Path.Combine(_folder, "other.pfx");
+        foreach (var file in new[] { cert, other })
+        {
+            var made = await SimCli.RunAsync(TimeSpan.FromSeconds(60), "cert", "new", "--out", file);
+            Assert.True(made.ExitCode == 0, made.Stderr);
+        }
+        using var agent = await ClusterAgent.StartAsync("127.0.0.2", "t1", cert: cert);
+        // Agent, launcher and the participants (started by the agent with its certificate) all talk TLS.
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "tickets", "--buyers", "3", "--tickets", "2",
+            "--cluster", agent.Member, "--cert", cert, "--db", Db, "--json", Json);
+        Assert.Equal(2, root.GetProperty("tickets").GetProperty("sold").GetInt32());
+        Assert.Contains("akka.ssl.tcp://", agent.Cli.Stdout);
+        // Another certificate, or none: the agent refuses the connection, so the join finds no cluster.
+        var stranger = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "2", "--cluster", agent.Member, "--cert", other);
+        Assert.Equal(2, stranger.ExitCode);
+        Assert.Contains("no cluster answered", stranger.Stderr);
+        var plain = await SimCli.RunAsync(HardTimeout, "cluster", "--cluster", agent.Member);
+        Assert.Equal(2, plain.ExitCode);
+        var status = await SimCli.RunAsync(HardTimeout, "cluster", "--cluster", agent.Member, "--cert", cert, "--json");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.Contains("\"t1\"", status.Stdout);
+    }
+
+    [Fact]
     public async Task Bad_cluster_input_is_one_line_and_exit_code_2()
     {
         async Task Refused(string expected, params string[] args)

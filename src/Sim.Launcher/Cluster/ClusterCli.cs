@@ -86,7 +86,7 @@ public static class ClusterCli
             var names = on?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (on is not null && names!.Length == 0)
                 throw new UsageException($"--on '{on}' names no agent");
-            ScenarioRun.Cluster = new ClusterRunOptions(ClusterConfig.ParseMember("--cluster", cluster), cluster, host,
+            ScenarioRun.Cluster = new ClusterRunOptions(ClusterConfig.ParseMember("--cluster", cluster, cert is not null), cluster, host,
                 placement == "pack" ? Placement.Pack : Placement.Spread, names);
         }
         ScenarioRun.Certificate = certificate;
@@ -119,7 +119,7 @@ public static class ClusterCli
         command.SetAction((parsed, cancellationToken) =>
         {
             var options = new AgentOptions(parsed.GetValue(host)!, parsed.GetValue(port),
-                (parsed.GetValue(seeds) ?? []).Select(s => ClusterConfig.ParseMember("--seed", s)).ToList(),
+                (parsed.GetValue(seeds) ?? []).Select(s => ClusterConfig.ParseMember("--seed", s, parsed.GetValue(CertOption) is not null)).ToList(),
                 parsed.GetValue(slots), parsed.GetValue(name) ?? parsed.GetValue(host)!, parsed.GetValue(CertOption));
             if (options.Name.Length == 0 || options.Name.Any(c => char.IsWhiteSpace(c) || c is ',' or '/'))
                 throw new UsageException($"--name '{options.Name}' must be a word without spaces, commas or slashes");
@@ -140,9 +140,9 @@ public static class ClusterCli
         };
         command.SetAction((parsed, cancellationToken) =>
         {
-            var member = ClusterConfig.ParseMember("--cluster", parsed.GetValue(cluster)!);
-            var bind = parsed.GetValue(host)!;
             var cert = parsed.GetValue(CertOption);
+            var member = ClusterConfig.ParseMember("--cluster", parsed.GetValue(cluster)!, cert is not null);
+            var bind = parsed.GetValue(host)!;
             ClusterConfig.RequireCertificateOffLoopback(bind, cert, "`sim cluster`");
             return Run(() => ClusterStatus.RunAsync(member, parsed.GetValue(cluster)!, bind, cert is null ? null : Load(cert),
                 parsed.GetValue(json), Output.Console, cancellationToken));

@@ -88,8 +88,11 @@ public static class ClusterConfig
         return ConfigurationFactory.ParseString(config).WithFallback(node);
     }
 
-    /// <summary><c>HOST:PORT</c> (port optional: the agents' default) as the address of a member's actor system.</summary>
-    public static Address ParseMember(string option, string text)
+    /// <summary>
+    /// <c>HOST:PORT</c> (port optional: the agents' default) as the address of a member's actor system; over TLS the
+    /// protocol is <c>akka.ssl.tcp</c>.
+    /// </summary>
+    public static Address ParseMember(string option, string text, bool tls)
     {
         var colon = text.LastIndexOf(':');
         var host = colon < 0 ? text : text[..colon];
@@ -98,7 +101,7 @@ public static class ClusterConfig
             throw new UsageException($"{option} '{text}' is not HOST:PORT (port 1 to 65535)");
         if (host.Length == 0 || Uri.CheckHostName(host) == UriHostNameType.Unknown)
             throw new UsageException($"{option} '{text}' is not HOST:PORT (no host name or IP address)");
-        return new Address("akka.tcp", SimConfig.SystemName, host, port);
+        return new Address(tls ? "akka.ssl.tcp" : "akka.tcp", SimConfig.SystemName, host, port);
     }
 
     /// <summary>Whether <paramref name="host"/> is a loopback address (127.0.0.0/8, ::1, localhost).</summary>

@@ -200,7 +200,7 @@ public sealed class ClusterHome : IParticipantHome
 
     public async ValueTask DisposeAsync()
     {
-        if (_link is null || _system.WhenTerminated.IsCompleted || DownedSource.IsCancellationRequested)
+        if (JoinTime is null || _system.WhenTerminated.IsCompleted || DownedSource.IsCancellationRequested)
             return;
         _leaving = true;
         // Whatever of the run still runs is ended by its agent (agents also end it when this launcher's link goes).
