@@ -27,14 +27,15 @@ public sealed class ClusterAgent : IDisposable
     /// <summary>HOST:PORT, for <c>--cluster</c> and <c>--seed</c>.</summary>
     public string Member => $"{Host}:{Port}";
 
-    public static async Task<ClusterAgent> StartAsync(string host, string name, ClusterAgent? seed = null, int slots = 64, string? cert = null)
+    public static async Task<ClusterAgent> StartAsync(string host, string name, ClusterAgent? seed = null, int slots = 64, string? cert = null,
+        IReadOnlyList<string>? wrapper = null)
     {
         var args = new List<string> { "agent", "--host", host, "--port", "0", "--name", name, "--slots", slots.ToString() };
         if (seed is not null)
             args.AddRange(["--seed", seed.Member]);
         if (cert is not null)
             args.AddRange(["--cert", cert]);
-        var cli = SimCli.Start([.. args]);
+        var cli = wrapper is null ? SimCli.Start([.. args]) : SimCli.StartWrapped(wrapper, [.. args]);
         try
         {
             await cli.WaitForOutputAsync($"agent {name} is up", UpTimeout);

@@ -172,3 +172,44 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
+
+/// <summary>
+/// Hosts with network stacks of their own (network namespaces, root only): an agent in each, the launcher outside, over
+/// TLS (the addresses are not loopback); then the link to one namespace goes down mid-run: a partition.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class ClusterPartitionTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sim-netns-").FullName;
+
+    [NetnsFact]
+    public async Task A_partition_mid_run_marks_the_agent_unreachable_and_the_run_ends_with_a_clear_result()
+    {
+        using var lab = new NetnsLab();
+        var cert = Path.Combine(_folder, "cluster.pfx");
+        var json = Path.Combine(_folder, "run.json");
+        Assert.Equal(0, (await SimCli.RunAsync(TimeSpan.FromSeconds(60), "cert", "new", "--out", cert)).ExitCode);
+        using var a = await ClusterAgent.StartAsync(lab.HostA, "a", cert: cert, wrapper: NetnsLab.Exec(lab.A));
+        using var b = await ClusterAgent.StartAsync(lab.HostB, "b", a, cert: cert, wrapper: NetnsLab.Exec(lab.B));
+        // Spread by name: producer-1 on a, consumer-1 on b, consumer-2 on a. Consumers take 40 ms an item: ~8 s of work.
+        using var launcher = SimCli.Start("prodcons", "--producers", "1", "--consumers", "2", "--items", "400", "--work-ms", "40",
+            "--mode", "joinable", "--timeout", "60", "--cluster", a.Member, "--host", lab.Launcher, "--cert", cert, "--json", json);
+        await launcher.WaitForOutputAsync("all 3 ready", TimeSpan.FromSeconds(120));
+        await Task.Delay(1500);
+        var cut = Stopwatch.StartNew();
+        lab.Cut(lab.B);
+        var result = await launcher.WaitAsync(TimeSpan.FromSeconds(120));
+        output.WriteLine(result.Stdout + result.Stderr);
+        output.WriteLine($"run ended {cut.Elapsed.TotalSeconds:0.00} s after the cut");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("agent b at", result.Stdout);
+        Assert.Contains("unreachable", result.Stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var consumer1 = doc.RootElement.GetProperty("processes").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "consumer-1");
+        Assert.Equal("b", consumer1.GetProperty("agent").GetString());
+        Assert.True(consumer1.GetProperty("lost").GetBoolean());
+        Assert.True(cut.Elapsed < TimeSpan.FromSeconds(60), $"{cut.Elapsed}");
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
