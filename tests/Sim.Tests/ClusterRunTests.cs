@@ -108,6 +108,32 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_launcher_the_cluster_downs_ends_its_run_with_one_line_and_exit_code_1()
+    {
+        var (a1, a2) = await ClusterAgent.StartPairAsync();
+        using (a1)
+        using (a2)
+        {
+            using var launcher = SimCli.Start("tickets", "--buyers", "4", "--tickets", "4", "--delay-ms", "3000", "--cluster", a1.Member);
+            await launcher.WaitForOutputAsync("all 4 ready", HardTimeout);
+            // Stopped long past the failure detector's pause and the resolver's 4 s: the agents down it meanwhile.
+            Signals.Send(launcher.Pid, Signals.SIGSTOP);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(14));
+            }
+            finally
+            {
+                Signals.Send(launcher.Pid, Signals.SIGCONT);
+            }
+            var result = await launcher.WaitAsync(HardTimeout);
+            output.WriteLine(result.Stdout + result.Stderr);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal("sim: the cluster downed this launcher (it was unreachable from the agents): the run is ended", result.Stderr.Trim());
+        }
+    }
+
+    [Fact]
     public async Task Over_TLS_a_node_with_the_cluster_certificate_runs_and_a_node_with_another_is_refused()
     {
         var cert = Path.Combine(_folder, "cluster.pfx");

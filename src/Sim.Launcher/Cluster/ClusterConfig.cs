@@ -52,6 +52,8 @@ public static class ClusterConfig
           min-nr-of-members = 1
           log-info = off
         }
+        # A second agent must not bind the port of one that runs (SO_REUSEADDR let it, measured): the bind fails instead.
+        akka.remote.dot-netty.tcp.tcp-reuse-addr = off
         akka.cluster.pub-sub {
           gossip-interval = 200 ms
           send-to-dead-letters-when-no-subscribers = off

@@ -189,8 +189,11 @@ public sealed class ClusterHome : IParticipantHome
     /// <summary>This launcher's actor system ended while the run was on: the cluster downed it.</summary>
     private void OnDowned()
     {
-        // Leaving at the end of the run also ends the actor system: only a downing is news.
-        if (CoordinatedShutdown.Get(_system).ShutdownReason is not CoordinatedShutdown.ClusterDowningReason)
+        // Leaving at the end of the run also ends the actor system: only a downing is news (seen as this member's status
+        // before the shutdown it starts has a reason).
+        var downed = CoordinatedShutdown.Get(_system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason
+            || AkkaCluster.Get(_system).SelfMember.Status == MemberStatus.Down;
+        if (!downed || DownedSource.IsCancellationRequested)
             return;
         _downedReason = "the cluster downed this launcher (it was unreachable from the agents): the run is ended";
         foreach (var process in _processes.Values)
@@ -218,5 +221,8 @@ public sealed class ClusterHome : IParticipantHome
         {
             _progress("leaving the cluster took more than 10 s; ending anyway");
         }
+        // Cut off (e.g. this process was stopped) and downed meanwhile: it saw every agent unreachable, but the news is
+        // that the cluster went on without it. Said here, before the command line reads it, not in a later continuation.
+        OnDowned();
     }
 }
