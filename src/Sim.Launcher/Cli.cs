@@ -33,7 +33,7 @@ public static class Cli
         if (parsed.GetValue(UsePool))
         {
             var command = parsed.CommandResult.Command.Name;
-            if (command is "lifecycle" or "bench" or "pool" or "start" or "stop" or "status" or "wait")
+            if (command is "lifecycle" or "bench" or "pool" or "start" or "stop" or "status" or "wait" or "agent" or "cluster" or "new")
             {
                 Console.Error.WriteLine($"sim: --pool does not apply to '{command}'");
                 return UsageExitCode;
@@ -49,12 +49,14 @@ public static class Cli
             context.Cancel = true;
             interrupt.Cancel();
         }
-        // A run on the warm pool also ends when its pool server goes away mid-run (see WarmPool.LostToken).
+        // A run on the warm pool also ends when its pool server goes away mid-run (see WarmPool.LostToken), a run
+        // across the cluster when the cluster downs this launcher (ClusterHome.DownedToken).
         using var run = ScenarioRun.UseWarmPool
             ? CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, WarmPool.LostToken)
-            : CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token);
+            : CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, Cluster.ClusterHome.DownedToken);
         try
         {
+            ClusterCli.Apply(parsed, ScenarioRun.UseWarmPool);
             // Our own handler below keeps errors to one line; the default one prints stack traces.
             var code = await parsed.InvokeAsync(Invocation, run.Token);
             return PoolLost() ?? code;
@@ -63,7 +65,7 @@ public static class Cli
         {
             return lost;
         }
-        catch (Exception e) when (e is UsageException or ScenarioException or RoleLibraryException)
+        catch (Exception e) when (e is UsageException or ScenarioException or RoleLibraryException or CertificateException)
         {
             Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
             return UsageExitCode;
@@ -85,10 +87,10 @@ public static class Cli
         }
     }
 
-    /// <summary>When the run's pool server went away mid-run: says so in one line; exit code 1.</summary>
+    /// <summary>When the run's pool server went away mid-run, or the cluster downed this launcher: says so in one line; exit code 1.</summary>
     private static int? PoolLost()
     {
-        if (WarmPool.LostReason is not { } reason)
+        if ((WarmPool.LostReason ?? Cluster.ClusterHome.DownedReason) is not { } reason)
             return null;
         Console.Error.WriteLine($"sim: {reason}");
         return 1;
@@ -110,8 +112,11 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets, ProdconsCommand(), CounterCommand(), LockCommand(), PipeCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
-            LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(), RunCommand(),
+            tickets.WithClusterOptions(), ProdconsCommand().WithClusterOptions(), CounterCommand().WithClusterOptions(),
+            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), BenchCommand(), LifecycleCommand(), PoolCommand(),
+            LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(),
+            RunCommand().WithClusterOptions(),
+            ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
         };
         root.Options.Add(UsePool);
         // `sim` alone runs the default scenario with its defaults.
@@ -525,7 +530,7 @@ public static class Cli
     }
 
     /// <summary>An integer option whose errors name the option and the bad value.</summary>
-    private static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>
+    internal static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>
         new(name)
         {
             Description = $"{description} ({min} to {max})",

@@ -79,15 +79,15 @@ public static class ModelScenario
     {
         var (run, report) = (result.Run, result.Report);
         var scenario = report.Outcome.Scenario;
-        var table = new Table().Border(TableBorder.Rounded).AddColumns(["name", "pid", "role", .. scenario.Columns, "exit code", "ended (s)"]);
+        var table = new Table().Border(TableBorder.Rounded).AddColumns(["name", "pid", "host", "role", .. scenario.Columns, "exit code", "ended (s)"]);
         foreach (var process in run.Processes)
         {
             result.Results.TryGetValue(process.Name, out var r);
             var expected = report.Outcome.Participants.First(p => p.Spec.Name == process.Name) is { Unexpected: false };
             table.AddRow([
-                Markup.Escape(process.Name), process.Pid?.ToString() ?? "-", Markup.Escape(process.Role),
+                Markup.Escape(process.Name), process.Pid?.ToString() ?? "-", Markup.Escape(process.Host), Markup.Escape(process.Role),
                 .. scenario.Columns.Select(c => r is not null && r.Figures.TryGetValue(c, out var v) ? v.ToString() : "-"),
-                expected ? process.ExitCode?.ToString() ?? "-" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]",
+                RunReport.ExitCell(process, expected),
                 RunReport.EndedSeconds(run, process),
             ]);
         }

@@ -44,8 +44,11 @@ public static class RunReport
                 ["name"] = process.Name,
                 ["role"] = process.Role,
                 ["pid"] = process.Pid,
+                ["host"] = process.Host,
+                ["agent"] = process.Agent,
                 ["daemon"] = process.Daemon,
                 ["exitcode"] = process.ExitCode,
+                ["lost"] = process.LostReason is not null,
                 ["ended_s"] = process.EndedAt is { } ended ? Math.Round((ended - run.StartedAt).TotalSeconds, 4) : null,
                 ["peak_rss_mb"] = process.PeakRssKb is { } kb ? Math.Round(kb / 1024.0, 1) : null,
                 ["pss_mb"] = process.PssKb is { } pss ? Math.Round(pss / 1024.0, 1) : null,
@@ -66,7 +69,17 @@ public static class RunReport
         foreach (var process in unexpectedExits.Where(p => p.ExitCode is not null))
             Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console,
                 $"[red]{process.Name} exited with {process.ExitCode}: {process.StderrTail.LastOrDefault() ?? ""}[/]");
+        // Processes on an agent that went away: their end was never seen.
+        foreach (var group in unexpectedExits.Where(p => p.LostReason is not null).GroupBy(p => p.LostReason))
+            Spectre.Console.AnsiConsoleExtensions.MarkupLineInterpolated(console,
+                $"[red]{string.Join(", ", group.Select(p => p.Name))} {group.Key}[/]");
     }
+
+    /// <summary>The exit code cell of the tables: the code, "lost" when its end was never seen, "running" before it ended.</summary>
+    public static string ExitCell(SimProcess process, bool expected) =>
+        process.LostReason is not null ? "[red]lost[/]"
+        : expected ? process.ExitCode?.ToString() ?? "-"
+        : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]";
 
     /// <summary>When the process ended, in seconds since the run started, for the tables.</summary>
     public static string EndedSeconds(ScenarioRun run, SimProcess process) =>

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Sim.Core;
+using Sim.Launcher.Cluster;
 
 namespace Sim.Launcher;
 
@@ -30,15 +32,27 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly List<Task> _faultTasks = new();
     private readonly List<FaultOutcome> _faultOutcomes = new();
     private TimeSpan? _releasedAt;
+    private readonly string _host;
+    private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _parameters = new(StringComparer.Ordinal);
+    private IParticipantHome? _home;
 
     public ScenarioRun(NodeBinary node, Action<string> progress, string host = "127.0.0.1")
     {
         _node = node;
         _progress = progress;
-        System = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(host, 0));
+        // Across the cluster, this launcher is a member for the run (role coordinator) and binds the address given.
+        _host = Cluster?.Host ?? host;
+        var config = Cluster is null ? SimConfig.Node(_host, 0) : ClusterConfig.Member(ClusterConfig.CoordinatorRole, _host, 0);
+        System = SimTls.Create(SimConfig.SystemName, config, Certificate?.Certificate);
         StartedAt = DateTimeOffset.UtcNow;
         Coordinator = Coordinator.Start(System);
     }
+
+    /// <summary>Set once by the command line (<c>--cluster</c>): the run's participants are started by the cluster's agents.</summary>
+    public static ClusterRunOptions? Cluster { get; set; }
+
+    /// <summary>Set once by the command line (<c>--cert</c>): every node of the run talks TLS with this certificate.</summary>
+    public static (string Path, X509Certificate2 Certificate)? Certificate { get; set; }
 
     public ActorSystem System { get; }
     public Coordinator Coordinator { get; }
@@ -57,11 +71,19 @@ public sealed class ScenarioRun : IAsyncDisposable
             "--connect-timeout-ms", ((long)ConnectTimeout.TotalMilliseconds).ToString(),
         };
         if (rolesAssembly is not null)
+        {
+            if (Cluster is not null)
+                throw new UsageException($"--cluster: agents start only Sim's own roles, not those of {rolesAssembly}");
             arguments.AddRange(["--roles-assembly", rolesAssembly]);
+        }
+        if (Certificate is { } certificate)
+            arguments.AddRange(["--cert", certificate.Path]);
         foreach (var (key, value) in parameters)
             arguments.AddRange(["--param", $"{key}={value}"]);
         var process = _node.Create(name, role, arguments);
         process.Daemon = daemon;
+        process.Host = _host;
+        _parameters[name] = parameters;
         process.OnExit += p =>
         {
             Coordinator.ReportExited(p.Name, p.ExitCode);
@@ -78,42 +100,37 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// </summary>
     public static bool UseWarmPool { get; set; }
 
-    private WarmPool? _pool;
-
+    /// <summary>Starts every participant as a child of this launcher (the local runs of lifecycle and bench).</summary>
     public void StartAll()
     {
-        if (UseWarmPool)
-            throw new InvalidOperationException("with the warm pool, processes start through StartAllAsync");
-        StartedAt = DateTimeOffset.UtcNow;
-        _clock.Start();
-        foreach (var process in _processes)
-            process.Start();
-        _progress($"started {_processes.Count} processes");
-        _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
+        if (UseWarmPool || Cluster is not null)
+            throw new InvalidOperationException("on the warm pool or the cluster, processes start through StartAllAsync");
+        StartAllAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
+
+    /// <summary>Where this run's participants live: the cluster's agents, the warm pool, or children of this launcher.</summary>
+    private IParticipantHome CreateHome() =>
+        Cluster is { } cluster
+            ? new ClusterHome(System, cluster, Coordinator.Address.ToString(), ConnectTimeout, Order, _progress)
+            : UseWarmPool ? new WarmPoolHome(Coordinator.Address) : new LocalChildren();
+
+    /// <summary>What an agent is asked to start for <paramref name="process"/>: its role, name and parameters, never a command.</summary>
+    private ParticipantOrder Order(SimProcess process) =>
+        new(process.Name, process.Role, process.Daemon, _parameters[process.Name].ToList());
 
     public async Task StartAllAsync(CancellationToken cancellationToken)
     {
-        if (!UseWarmPool)
-        {
-            StartAll();
-            return;
-        }
-        _pool = await WarmPool.ConnectAsync(WarmPool.SocketPath, cancellationToken).ConfigureAwait(false);
-        // The pool's nodes are warm; so is the coordinator's side once one participant has been through it. Without
-        // this, every node's first request waits on this process loading the code that answers it.
-        var guest = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));
-        await Participant.WarmUpAsync(guest, Coordinator.Address, "launcher-warm-up").ConfigureAwait(false);
-        await guest.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, CancellationToken.None).ConfigureAwait(false);
+        _home = CreateHome();
+        await _home.PrepareAsync(_processes, cancellationToken).ConfigureAwait(false);
         StartedAt = DateTimeOffset.UtcNow;
         _clock.Start();
-        await _pool.ClaimAsync(_processes, cancellationToken).ConfigureAwait(false);
-        _progress($"claimed {_processes.Count} warm nodes from the pool");
+        await _home.StartAsync(_processes, cancellationToken).ConfigureAwait(false);
+        _progress(_home.Started(_processes.Count));
         _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
     }
 
     /// <summary>Zombies and orphans left by this run's participants (call after they have all ended).</summary>
-    public ProcessCensus Census() => ProcessCensus.Take(_processes.Where(p => p.Pid is not null).Select(p => p.Pid!.Value));
+    public ProcessCensus Census() => ProcessCensus.Take(_processes.Where(p => p.Pid is not null && !p.Remote).Select(p => p.Pid!.Value));
 
     /// <summary>Largest peak RSS among the participants, in MiB (sampled from /proc while they run).</summary>
     public double? MaxPeakRssMb =>
@@ -337,8 +354,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         await Task.WhenAll(_faultTasks).ContinueWith(_ => { }).ConfigureAwait(false);
         _stopSampling.Dispose();
         await KillAllAsync().ConfigureAwait(false);
-        if (_pool is not null)
-            await _pool.DisposeAsync().ConfigureAwait(false);
+        if (_home is not null)
+            await _home.DisposeAsync().ConfigureAwait(false);
         foreach (var process in _processes)
             process.Dispose();
         await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }).ConfigureAwait(false);
@@ -346,6 +363,8 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     private static string Describe(SimProcess process, string when)
     {
+        if (process.LostReason is { } lost)
+            return $"{process.Name} (pid {process.Pid?.ToString() ?? "none"}) was {lost} {when}";
         var reason = process.StderrTail.LastOrDefault(l => !string.IsNullOrWhiteSpace(l)) ?? "no message";
         return $"{process.Name} (pid {process.Pid}) exited with code {process.ExitCode} {when}: {reason}";
     }

@@ -19,6 +19,8 @@ public sealed class SimProcess : IDisposable
     private bool _pooled;
     // For a pooled node: why it must not be signalled now (null: it may), asked right before every signal.
     private Func<SignalCheck?>? _pooledCheck;
+    // For a node an agent of the cluster started: how a signal reaches it (through its agent, which is its parent).
+    private Action<int, bool>? _remoteSignal;
     private bool _daemon;
     private bool _closed;
     private int? _exitCode;
@@ -63,7 +65,22 @@ public sealed class SimProcess : IDisposable
     public bool IsAlive => (_process is not null || _pooled) && !_exited.Task.IsCompleted;
 
     /// <summary>Whether a warm pool's node runs this participant (the pool server is its parent and reaps it).</summary>
-    public bool Pooled => _pooled;
+    public bool Pooled => _pooled && _remoteSignal is null;
+
+    /// <summary>Whether an agent of the cluster runs this participant, on its machine (it is the parent and reaps it).</summary>
+    public bool Remote => _remoteSignal is not null;
+
+    /// <summary>The address of the machine the process runs on, as its node binds it.</summary>
+    public string Host { get; internal set; } = "127.0.0.1";
+
+    /// <summary>The agent that started the process; null for a child of this launcher.</summary>
+    public string? Agent { get; private set; }
+
+    /// <summary>
+    /// Why its end is unknown (its agent became unreachable or left without reporting it): the process is treated as
+    /// gone, with no exit code. Null for every process whose end was seen.
+    /// </summary>
+    public string? LostReason { get; private set; }
 
     /// <summary>What the node is told to do: its arguments after the program (and <c>--daemon</c> for a daemon).</summary>
     public IReadOnlyList<string> NodeArguments =>
@@ -83,7 +100,7 @@ public sealed class SimProcess : IDisposable
     /// <summary>Reads the kernel's high-water mark of the process's memory; call while it runs.</summary>
     public void SamplePeakRss()
     {
-        if (!IsAlive || Pid is not { } pid)
+        if (!IsAlive || Remote || Pid is not { } pid)
             return;
         try
         {
@@ -114,7 +131,7 @@ public sealed class SimProcess : IDisposable
     /// </summary>
     public void SampleMemoryShares()
     {
-        if (!IsAlive || Pid is not { } pid)
+        if (!IsAlive || Remote || Pid is not { } pid)
             return;
         try
         {
@@ -169,6 +186,47 @@ public sealed class SimProcess : IDisposable
     {
         AddStderr(note);
         EndPooled(exitCode);
+    }
+
+    /// <summary>
+    /// Marks the process started as pid <paramref name="pid"/> on the machine of <paramref name="agent"/> (instead of
+    /// <see cref="Start"/>); its signals travel through the agent (<paramref name="signal"/>: signal, whole group).
+    /// </summary>
+    internal void AttachRemote(int pid, string agent, string host, Action<int, bool> signal)
+    {
+        if (_process is not null || _pooled)
+            throw new InvalidOperationException($"{Name}: a process can only be started once");
+        _remoteSignal = signal;
+        _pooled = true;
+        Agent = agent;
+        Host = host;
+        StartedAt = DateTimeOffset.UtcNow;
+        Pid = pid;
+    }
+
+    /// <summary>Its agent reaped it: the exit code (−N for signal N) and the last lines of its stderr.</summary>
+    internal void EndRemote(int exitCode, IEnumerable<string> stderrTail)
+    {
+        foreach (var line in stderrTail)
+            AddStderr(line);
+        EndPooled(exitCode);
+    }
+
+    /// <summary>
+    /// Its end will never be reported (its agent is unreachable or gone): treated as ended now, with no exit code, so
+    /// whatever it held passes on. Also for a process whose start was asked and never confirmed.
+    /// </summary>
+    internal void Lose(string reason)
+    {
+        if (_exited.Task.IsCompleted)
+            return;
+        AddStderr($"sim: {reason}");
+        LostReason = reason;
+        if (!_pooled)
+            _pooled = true; // never started: it ends as lost all the same
+        EndedAt = DateTimeOffset.UtcNow;
+        OnExit?.Invoke(this);
+        _exited.TrySetResult(-1);
     }
 
     /// <summary>The warm pool reports the node ended (the server reaped it) with <paramref name="exitCode"/>.</summary>
@@ -276,8 +334,9 @@ public sealed class SimProcess : IDisposable
 
     public override string ToString()
     {
-        var state = _process is null && !_pooled ? "initial" : IsAlive ? "started" : $"stopped exitcode={ExitCode}";
-        return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")}{(_pooled ? ", pooled" : "")})";
+        var state = _process is null && !_pooled ? "initial" : IsAlive ? "started" : LostReason is not null ? "lost" : $"stopped exitcode={ExitCode}";
+        var where = Remote ? $", on {Agent} at {Host}" : Pooled ? ", pooled" : "";
+        return $"SimProcess(name={Name}, role={Role}, pid={Pid?.ToString() ?? "none"}, {state}{(Daemon ? ", daemon" : "")}{where})";
     }
 
     private void Signal(int signal, bool group, bool refusalThrows)
@@ -286,6 +345,11 @@ public sealed class SimProcess : IDisposable
         // After its end was seen, the pid may be someone else's: never signal it again.
         if (!IsAlive)
             return;
+        if (_remoteSignal is not null)
+        {
+            _remoteSignal(signal, group);
+            return;
+        }
         var pid = Pid!.Value;
         if (_pooledCheck?.Invoke() is { } check)
         {

@@ -43,15 +43,15 @@ public static class TicketsScenario
         var ok = result.Ok;
 
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("name", "pid", "searched", "seen", "bought", "token", "exit code", "ended (s)");
+            .AddColumns("name", "pid", "host", "searched", "seen", "bought", "token", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             results.TryGetValue(process.Name, out var r);
-            table.AddRow(process.Name, process.Pid?.ToString() ?? "-",
+            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", Markup.Escape(process.Host),
                 Figure(r, "searched"), Figure(r, "seen"),
                 r is null ? "-" : r.Figures.GetValueOrDefault("bought") == 1 ? "[green]yes[/]" : "no",
                 r is null || r.Figures.GetValueOrDefault("token") == 0 ? "-" : r.Figures["token"].ToString(),
-                process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]",
+                RunReport.ExitCell(process, process.ExitCode == 0),
                 RunReport.EndedSeconds(run, process));
         }
         console.Write(table);

@@ -5,15 +5,15 @@ namespace Sim.Node;
 /// <summary>
 /// The node's arguments, as the launcher writes them:
 /// <c>--role buyer --name buyer-3 --coordinator akka.tcp://sim@127.0.0.1:4053 [--param key=value]... [--host H] [--port P]
-/// [--connect-timeout-ms MS] [--watch-stdin] [--daemon] [--roles-assembly DLL]</c>.
+/// [--connect-timeout-ms MS] [--watch-stdin] [--daemon] [--roles-assembly DLL] [--cert PFX]</c>.
 /// </summary>
 public sealed record NodeArguments(
     string Role, string Name, Address Coordinator, IReadOnlyDictionary<string, string> Parameters,
-    string Host, int Port, TimeSpan ConnectTimeout, bool WatchStdin, bool Daemon, string? RolesAssembly = null)
+    string Host, int Port, TimeSpan ConnectTimeout, bool WatchStdin, bool Daemon, string? RolesAssembly = null, string? Certificate = null)
 {
     public static NodeArguments Parse(string[] args)
     {
-        string? role = null, name = null, coordinator = null, host = "127.0.0.1", rolesAssembly = null;
+        string? role = null, name = null, coordinator = null, host = "127.0.0.1", rolesAssembly = null, certificate = null;
         int port = 0, connectTimeoutMs = 15_000;
         var watchStdin = false;
         var daemon = false;
@@ -32,6 +32,7 @@ public sealed record NodeArguments(
                 case "--watch-stdin": watchStdin = true; break;
                 case "--daemon": daemon = true; break;
                 case "--roles-assembly": rolesAssembly = Value(); break;
+                case "--cert": certificate = Value(); break;
                 case "--param":
                     var pair = Value();
                     var eq = pair.IndexOf('=');
@@ -53,7 +54,7 @@ public sealed record NodeArguments(
         {
             throw new FormatException($"--coordinator '{coordinator}' is not an actor system address (akka.tcp://sim@host:port)");
         }
-        return new NodeArguments(role, name, address, parameters, host!, port, TimeSpan.FromMilliseconds(connectTimeoutMs), watchStdin, daemon, rolesAssembly);
+        return new NodeArguments(role, name, address, parameters, host!, port, TimeSpan.FromMilliseconds(connectTimeoutMs), watchStdin, daemon, rolesAssembly, certificate);
     }
 
     private static int Number(string option, string value) =>

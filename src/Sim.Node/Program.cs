@@ -54,6 +54,18 @@ catch (RoleLibraryException e)
     return ExitCodes.Usage;
 }
 
+// Over TLS (a cluster run with --cert): the same certificate as the coordinator's, or no connection at all.
+System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+try
+{
+    certificate = arguments.Certificate is null ? null : SimTls.Load(arguments.Certificate);
+}
+catch (CertificateException e)
+{
+    Console.Error.WriteLine($"Sim.Node: {e.Message}");
+    return ExitCodes.Usage;
+}
+
 Posix.BecomeProcessGroupLeader();
 var lifecycle = new NodeLifecycle(arguments.Name, arguments.Daemon);
 using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
@@ -65,7 +77,7 @@ using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.C
 if (arguments.WatchStdin)
     ParentWatch.OnStdinClosed(lifecycle.ParentGone);
 
-var system = warmSystem ?? ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port));
+var system = warmSystem ?? SimTls.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port), certificate);
 // Whether the actor system must shut down in order before the process exits (see the end).
 var gracefulShutdown = true;
 try

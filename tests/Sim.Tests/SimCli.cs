@@ -17,16 +17,23 @@ public sealed class SimCli : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
 
-    private SimCli(IEnumerable<string> args)
+    private SimCli(IEnumerable<string> args, IReadOnlyList<string>? wrapper = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "sim.dll");
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : DotnetHost())
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (wrapper is { Count: > 0 })
+        {
+            // e.g. `ip netns exec NS`: it execs the launcher, so the pid stays the launcher's.
+            foreach (var arg in wrapper.Skip(1))
+                info.ArgumentList.Add(arg);
+            info.ArgumentList.Add(DotnetHost());
+        }
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
@@ -43,6 +50,9 @@ public sealed class SimCli : IDisposable
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
 
     public static SimCli Start(params string[] args) => new(args);
+
+    /// <summary>Starts <c>sim ARGS</c> through <paramref name="wrapper"/> (a program that execs the rest of its arguments).</summary>
+    public static SimCli StartWrapped(IReadOnlyList<string> wrapper, params string[] args) => new(args, wrapper);
 
     public static async Task<CliResult> RunAsync(TimeSpan hardTimeout, params string[] args)
     {
