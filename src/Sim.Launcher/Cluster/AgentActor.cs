@@ -20,13 +20,14 @@ public sealed class AgentActor : ReceiveActor
     private readonly AgentSettings _settings;
     private readonly AgentProcesses _processes;
     private readonly Dictionary<string, IActorRef> _links = new(StringComparer.Ordinal);
-    // Slots promised to starts still under way, so two runs asking at once cannot overbook.
-    private int _starting;
+    // Slots promised to starts still under way (by run), so two runs asking at once cannot overbook, and a run's link is
+    // kept while its starts go on even if its first participant has already ended.
+    private readonly Dictionary<string, int> _starting = new(StringComparer.Ordinal);
 
     private sealed record Started(string Run, SimProcess Process);
     private sealed record StartFailed(string Run, string Name, string Reason);
     private sealed record Exited(string Run, SimProcess Process);
-    private sealed record StartsDone(int Count);
+    private sealed record StartsDone(string Run, int Count);
 
     public static Props Props(AgentSettings settings, AgentProcesses processes) => Akka.Actor.Props.Create(() => new AgentActor(settings, processes));
 
@@ -46,7 +47,12 @@ public sealed class AgentActor : ReceiveActor
             if (_links.TryGetValue(m.Run, out var link))
                 link.Tell(new StartRefused(m.Run, _settings.Name, $"{m.Name}: {m.Reason}"));
         });
-        Receive<StartsDone>(m => _starting -= m.Count);
+        Receive<StartsDone>(m =>
+        {
+            if ((_starting[m.Run] -= m.Count) <= 0)
+                _starting.Remove(m.Run);
+            ForgetRunIfOver(m.Run);
+        });
         Receive<Exited>(m =>
         {
             if (_links.TryGetValue(m.Run, out var link))
@@ -55,8 +61,7 @@ public sealed class AgentActor : ReceiveActor
                     m.Process.StderrTail.TakeLast(5).ToList()));
             }
             _processes.Remove(m.Run, m.Process.Name);
-            if (_processes.OfRun(m.Run).Count == 0 && _links.Remove(m.Run, out var done))
-                ForgetLink(done);
+            ForgetRunIfOver(m.Run);
         });
         Receive<SignalParticipant>(m =>
         {
@@ -111,7 +116,7 @@ public sealed class AgentActor : ReceiveActor
 
     private void OnStart(StartParticipants m)
     {
-        var free = _settings.Slots - _processes.Count - _starting;
+        var free = _settings.Slots - _processes.Count - _starting.Values.Sum();
         var unknown = m.Participants.Select(p => p.Role).Where(r => !RoleLibrary.BuiltIn.Names.Contains(r)).Distinct().ToList();
         if (unknown.Count > 0)
         {
@@ -128,7 +133,7 @@ public sealed class AgentActor : ReceiveActor
             _links[m.Run] = Sender;
             Context.Watch(Sender);
         }
-        _starting += m.Participants.Count;
+        _starting[m.Run] = _starting.GetValueOrDefault(m.Run) + m.Participants.Count;
         var self = Self;
         var (settings, processes) = (_settings, _processes);
         // Starting a process forks and execs (a few ms each): not on the actor's thread.
@@ -164,7 +169,7 @@ public sealed class AgentActor : ReceiveActor
                     self.Tell(new StartFailed(m.Run, order.Name, e.Message));
                 }
             }
-            self.Tell(new StartsDone(m.Participants.Count));
+            self.Tell(new StartsDone(m.Run, m.Participants.Count));
         });
     }
 
@@ -174,8 +179,11 @@ public sealed class AgentActor : ReceiveActor
             process.KillTree();
     }
 
-    private void ForgetLink(IActorRef link)
+    /// <summary>A run with nothing running and nothing being started is over here: its link is no longer needed.</summary>
+    private void ForgetRunIfOver(string run)
     {
+        if (_starting.ContainsKey(run) || _processes.OfRun(run).Count > 0 || !_links.Remove(run, out var link))
+            return;
         if (!_links.ContainsValue(link))
             Context.Unwatch(link);
     }
