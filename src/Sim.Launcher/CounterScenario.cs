@@ -38,11 +38,11 @@ public static class CounterScenario
         // Without the lock the loss is the lesson: the model has no check for it then.
         var ok = result.Ok;
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "increments", "work (ms)", "exit code", "ended (s)");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "host", "increments", "work (ms)", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             results.TryGetValue(process.Name, out var r);
-            table.AddRow(process.Name, process.Pid?.ToString() ?? "-",
+            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", Markup.Escape(process.Host),
                 r?.Figures.GetValueOrDefault("increments").ToString() ?? "-", r?.Figures.GetValueOrDefault("work_ms").ToString() ?? "-",
                 process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]", RunReport.EndedSeconds(run, process));
         }

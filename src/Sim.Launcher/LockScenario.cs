@@ -39,11 +39,11 @@ public static class LockScenario
         // A killed holder's grant is taken back, not counted by anyone: the model checks the sequence only without faults.
         var ok = result.Ok;
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "acquires", "acquire median (us)", "p99 (us)", "exit code", "ended (s)");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "host", "acquires", "acquire median (us)", "p99 (us)", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             results.TryGetValue(process.Name, out var r);
-            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", r?.Figures.GetValueOrDefault("acquires").ToString() ?? "-",
+            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", Markup.Escape(process.Host), r?.Figures.GetValueOrDefault("acquires").ToString() ?? "-",
                 r?.Figures.GetValueOrDefault("acquire_us_median").ToString() ?? "-", r?.Figures.GetValueOrDefault("acquire_us_p99").ToString() ?? "-",
                 process.ExitCode == 0 ? "0" : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]", RunReport.EndedSeconds(run, process));
         }

@@ -55,13 +55,13 @@ public static class ProdconsScenario
         var nothingLost = ledger.Missing == 0 && corrupt == 0 && ledger.Unexpected == 0;
         var ok = result.Ok;
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "role", "daemon", "items", "exit code", "ended (s)");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("name", "pid", "host", "role", "daemon", "items", "exit code", "ended (s)");
         foreach (var process in run.Processes)
         {
             var items = process.Role == "producer"
                 ? results.TryGetValue(process.Name, out var r) ? r.Figures.GetValueOrDefault("produced").ToString() : "-"
                 : ledger.PerConsumer.GetValueOrDefault(process.Name).ToString();
-            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", process.Role, process.Daemon ? "yes" : "no", items,
+            table.AddRow(process.Name, process.Pid?.ToString() ?? "-", Markup.Escape(process.Host), process.Role, process.Daemon ? "yes" : "no", items,
                 process.ExitCode == 0 || (process.Daemon && process.ExitCode == -15)
                     ? process.ExitCode?.ToString() ?? "-"
                     : $"[red]{process.ExitCode?.ToString() ?? "running"}[/]",
