@@ -112,9 +112,13 @@ public sealed partial class LockManager
         var loop = path.Skip(seen[path[^1].HeldBy]).ToList();
         var cycle = loop.Select((step, i) => new DeadlockEdge(step.Participant, loop[(i + loop.Count - 1) % loop.Count].Wants, step.Wants, step.HeldBy))
             .ToList();
-        // Once per occurrence: the holdings' tokens tell a cycle that formed again from the same one still standing.
-        var key = string.Join("|", cycle.Select(e => $"{e.Participant}>{e.Wants}#{_locks[e.Holds].Holders.Values.First(h => h.OwnerName == e.Participant).Token}")
+        // Once per occurrence: the waits' request ids tell a cycle that formed again (a wait timed out and was asked
+        // again) from the same one still standing.
+        var key = string.Join("|", cycle.Select(e =>
+                $"{e.Participant}>{e.Wants}#{_locks[e.Wants].Waiters.First(w => w.Request.OwnerName == e.Participant).Request.RequestId}")
             .Order(StringComparer.Ordinal));
+        if (_reportedCycles.Count >= 10_000)
+            _reportedCycles.Clear();
         if (!_reportedCycles.Add(key))
             return;
         var found = new DeadlockFound(cycle, stuck.Order(StringComparer.Ordinal).ToList(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
