@@ -82,7 +82,8 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new QueueJoin(TimeSpan.FromSeconds(3), "producer-1");
         yield return new QueueJoined("q");
         yield return new QueueJoinTimedOut(4);
-        yield return CloseQueue.Instance;
+        yield return new CloseQueue("producer-1", false);
+        yield return new CloseQueue("producer-1", true);
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1, new Dictionary<string, long> { ["producer-1"] = 5 });
         yield return new PipeOpen("p", 1, "pipe-b", owner, false);

@@ -200,7 +200,7 @@ internal static class Codecs
         Add<QueueJoin>("QJ", (w, m) => { w.Time(m.Timeout); w.Str(m.Participant); }, r => new QueueJoin(r.Time(), r.Str()));
         Add<QueueJoined>("QK", (w, m) => w.Str(m.Queue), r => new QueueJoined(r.Str()));
         Add<QueueJoinTimedOut>("QL", (w, m) => w.Long(m.Unfinished), r => new QueueJoinTimedOut(r.Long()));
-        Add<CloseQueue>("QZ", (_, _) => { }, _ => CloseQueue.Instance);
+        Add<CloseQueue>("QZ", (w, m) => { w.Str(m.Participant); w.Bool(m.Shutdown); }, r => new CloseQueue(r.Str(), r.Bool()));
         Add<GetQueueStatus>("QS", (_, _) => { }, _ => GetQueueStatus.Instance);
         Add<QueueStatus>("QU", (w, m) =>
             {
