@@ -34,8 +34,9 @@ public sealed class PrimitiveScenarioTests(ITestOutputHelper output)
         Assert.True(run.Ok, run.ToString());
         Assert.Equal(6, run.Figures["released"]);
         Assert.Equal(6, run.Figures["woken_by_set"]); // one set woke all six: they were all waiting
-        // Woken together: the six wake-ups lie within a fraction of a second of each other and of the set.
-        Assert.True(run.Figures["wake_spread_ms"] < 500, $"wake-ups spread over {run.Figures["wake_spread_ms"]} ms");
+        // Woken together: the six wake-ups lie within a second of each other and of the set (six processes on a shared
+        // 2-core machine), where the waits' own timeout is 30 s.
+        Assert.True(run.Figures["wake_spread_ms"] < 1000, $"wake-ups spread over {run.Figures["wake_spread_ms"]} ms");
         Assert.True(run.Figures["slowest_wake_ms"] < 1000, $"the last woke {run.Figures["slowest_wake_ms"]} ms after the set");
     }
 
@@ -46,16 +47,17 @@ public sealed class PrimitiveScenarioTests(ITestOutputHelper output)
         Assert.True(run.Ok, run.ToString());
         Assert.Equal(-9, run.ExitCodes["party-1"]);
         Assert.Equal(3, run.Figures["broken"]);
-        // Waits of 30 s: the others learnt of the death at once, not at their timeout.
-        Assert.True(run.Figures["longest_wait_ms"] < 5000, $"a party waited {run.Figures["longest_wait_ms"]} ms");
+        // Waits of 30 s: the others learnt of the death (1.5 s in) at once, not at their timeout; the late one (4 s in)
+        // found the barrier broken.
+        Assert.True(run.Figures["longest_wait_ms"] < 6000, $"a party waited {run.Figures["longest_wait_ms"]} ms");
         Assert.Equal(1, run.Facts["meet.broken"]);
     }
 
     [Fact]
     public async Task Without_the_kill_the_four_parties_pass_the_barrier_together()
     {
-        var run = await RunAsync("barrier-kill", new Dictionary<string, string> { ["late_ms"] = "500" }, exitCode: 1);
-        // The kill at 1 s finds party-1 past the barrier (everyone passed at 0.5 s): nobody is broken.
+        var run = await RunAsync("barrier-kill", new Dictionary<string, string> { ["late_ms"] = "300" }, exitCode: 1);
+        // The kill at 1.5 s finds party-1 past the barrier (everyone passed at 0.3 s): nobody is broken.
         Assert.Equal(0, run.Figures["broken"]);
         Assert.False(run.Check("broken == parties - 1").Passed);
         Assert.Equal(0, run.Facts["meet.broken"]);

@@ -82,6 +82,13 @@ public sealed class SemaphoreSpec : SimSpec
         await Assert.ThrowsAsync<InvalidOperationException>(() => Semaphore("a", 3).AcquireAsync(Wait));
         await Assert.ThrowsAsync<InvalidOperationException>(() => Bounded("a", 2).AcquireAsync(Wait));
         await Assert.ThrowsAsync<InvalidOperationException>(() => new SimLock(_manager, "sem", ClientLink.Local("a"), TestActor).AcquireAsync(Wait));
+        // The manager refuses what a client would not send.
+        _manager.Tell(new Acquire("neg", 1, "a", TestActor, Wait, SemKind.Semaphore, -1));
+        Assert.Contains("must be 0 or more", ExpectMsg<AcquireRefused>().Reason);
+        _manager.Tell(new Acquire("two", 1, "a", TestActor, Wait, SemKind.Lock, 2));
+        ExpectMsg<AcquireRefused>();
+        _manager.Tell(new ReleasePermits("sem", "a", SemKind.Semaphore, 2, 0));
+        ExpectMsg<ReleaseRefused>();
         // A lock is released only by its holder with its token: no plain release.
         _manager.Tell(new ReleasePermits("lock-x", "a", SemKind.Lock, 1));
         ExpectMsg<ReleaseRefused>();
