@@ -97,8 +97,8 @@ public sealed partial class LockManager
         Receive<BarrierDeadline>(m =>
         {
             if (_barriers.TryGetValue(m.Barrier, out var barrier)
-                && barrier.Waiters.Any(w => w.Request.Participant == m.Participant && w.Request.RequestId == m.RequestId))
-                Break(m.Barrier, barrier, $"barrier '{m.Barrier}' broken: {m.Participant} timed out after {barrier.Waiters.First(w => w.Request.RequestId == m.RequestId).Request.Timeout.TotalMilliseconds:0} ms");
+                && barrier.Waiters.FirstOrDefault(w => w.Request.Participant == m.Participant && w.Request.RequestId == m.RequestId) is { } late)
+                Break(m.Barrier, barrier, $"barrier '{m.Barrier}' broken: {m.Participant} timed out after {late.Request.Timeout.TotalMilliseconds:0} ms");
         });
         Receive<BarrierCommand>(m =>
         {
