@@ -58,6 +58,23 @@ public sealed class Coordinator
     public async Task<IReadOnlyList<ParticipantResult>> AwaitResultsAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         (await Results.Ask<Results>(new AwaitResults(count), timeout, cancellationToken).ConfigureAwait(false)).All;
 
+    /// <summary>The first deadlock the lock manager finds (at once if it found one already); null if none within <paramref name="timeout"/>.</summary>
+    public async Task<DeadlockFound?> AwaitDeadlockAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await LockManager.Ask<DeadlockFound>(AwaitDeadlock.Instance, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every deadlock the lock manager found, oldest first.</summary>
+    public async Task<IReadOnlyList<DeadlockFound>> DeadlocksAsync() =>
+        (await LockManager.Ask<Deadlocks>(GetDeadlocks.Instance, AskTimeout).ConfigureAwait(false)).All;
+
     public async Task<IReadOnlyList<ParticipantResult>> ResultsAsync() =>
         (await Results.Ask<Results>(GetResults.Instance, AskTimeout).ConfigureAwait(false)).All;
 }

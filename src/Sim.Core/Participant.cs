@@ -45,7 +45,7 @@ public sealed class Participant : IAsyncDisposable
         Info = info;
         Session = session;
         LockManager = lockManager;
-        Barrier = barrier;
+        StartGate = barrier;
         Results = results;
     }
 
@@ -63,7 +63,8 @@ public sealed class Participant : IAsyncDisposable
     public CancellationToken CoordinatorLost => _lost.Token;
 
     public IActorRef LockManager { get; }
-    public IActorRef Barrier { get; }
+    /// <summary>The start barrier every participant waits at before the work (<see cref="ReadyAsync"/>).</summary>
+    public IActorRef StartGate { get; }
     public IActorRef Results { get; }
 
     /// <summary>
@@ -119,7 +120,23 @@ public sealed class Participant : IAsyncDisposable
 
     public SimLock Lock(string name) => new(LockManager, name, _link, Session);
 
-    public SimSemaphore Semaphore(string name, int permits) => new(LockManager, name, permits, _link, Session);
+    /// <summary>Python's RLock: reentrant for this participant.</summary>
+    public SimRLock RLock(string name) => new(LockManager, name, _link, Session);
+
+    /// <summary>Python's Semaphore(value): value 0 or more; anyone's release raises it.</summary>
+    public SimSemaphore Semaphore(string name, int value = 1) => new(LockManager, name, value, _link, Session);
+
+    /// <summary>Python's BoundedSemaphore(value): a release above the initial value throws.</summary>
+    public SimBoundedSemaphore BoundedSemaphore(string name, int value = 1) => new(LockManager, name, value, _link, Session);
+
+    /// <summary>Python's Condition(lock): on <paramref name="lock"/> (a Lock or RLock of this participant), by default the RLock <c>NAME.lock</c>.</summary>
+    public SimCondition Condition(string name, SemLock? @lock = null) => new(name, @lock ?? RLock($"{name}.lock"));
+
+    /// <summary>Python's Event.</summary>
+    public SimEvent Event(string name) => new(LockManager, name, _link, Session);
+
+    /// <summary>Python's Barrier(parties).</summary>
+    public SimBarrier Barrier(string name, int parties) => new(LockManager, name, parties, _link, Session);
 
     /// <summary>The named queue on the coordinator (created on first use with this maxsize; 0 = unbounded).</summary>
     public async Task<SimQueue> QueueAsync(string name, int maxSize = 0, CancellationToken cancellationToken = default) =>
@@ -184,7 +201,7 @@ public sealed class Participant : IAsyncDisposable
 
     /// <summary>Waits at the start barrier; returns when the coordinator lets everyone go.</summary>
     public async Task<Go> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        (Go)await _link.AskAsync(Barrier, new Ready(Name, Info.Pid), timeout, cancellationToken).ConfigureAwait(false);
+        (Go)await _link.AskAsync(StartGate, new Ready(Name, Info.Pid), timeout, cancellationToken).ConfigureAwait(false);
 
     public async Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         await _link.AskAsync(Results, new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout, cancellationToken)

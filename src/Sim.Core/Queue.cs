@@ -116,10 +116,12 @@ public sealed record QueueJoined(string Queue) : ISimMessage;
 
 public sealed record QueueJoinTimedOut(long Unfinished) : ISimMessage;
 
-public sealed record CloseQueue : ISimMessage
-{
-    public static readonly CloseQueue Instance = new();
-}
+/// <summary>
+/// Python's <c>Queue.close()</c> (<paramref name="Shutdown"/> false): <paramref name="Participant"/> puts no more, others still
+/// may. With <paramref name="Shutdown"/> (Python 3.13's <c>shutdown()</c>) the whole queue takes no more puts; consumers drain
+/// what is left, then learn it is closed. Answered with the queue's status.
+/// </summary>
+public sealed record CloseQueue(string Participant, bool Shutdown) : IParticipantRequest;
 
 public sealed record GetQueueStatus : ISimMessage
 {
@@ -208,6 +210,8 @@ public sealed class QueueActor : FencingActor
     private long _unfinished;
     private long _redelivered;
     private bool _closed;
+    // Participants that closed their end (Python's close(): this process puts no more); names only, kept for the queue's life.
+    private readonly HashSet<string> _closedFor = new(StringComparer.Ordinal);
 
     public static Props Props(string name, int maxSize, bool joinable) =>
         Akka.Actor.Props.Create(() => new QueueActor(name, maxSize, joinable));
@@ -226,16 +230,19 @@ public sealed class QueueActor : FencingActor
         Receive<QueueTaskDone>(OnTaskDone);
         Receive<QueueJoin>(OnJoin);
         Receive<Deadline>(OnDeadline);
-        Receive<CloseQueue>(_ =>
+        Receive<CloseQueue>(m =>
         {
-            _closed = true;
-            // Producers still waiting for room will never get it.
-            foreach (var put in _puts)
+            if (m.Shutdown)
+                _closed = true;
+            else
+                _closedFor.Add(m.Participant);
+            // Producers still waiting for room will never get it (all of them, or the one that closed).
+            foreach (var put in _puts.Where(p => m.Shutdown || p.Put.Producer == m.Participant).ToList())
             {
                 put.Timer?.Cancel();
                 put.ReplyTo.Tell(new QueueClosed(_name));
+                _puts.Remove(put);
             }
-            _puts.Clear();
             ServeGets();
             Sender.Tell(Status());
         });
@@ -251,7 +258,7 @@ public sealed class QueueActor : FencingActor
 
     private void OnPut(QueuePut m)
     {
-        if (_closed)
+        if (_closed || _closedFor.Contains(m.Producer))
         {
             Sender.Tell(new QueueClosed(_name));
             return;

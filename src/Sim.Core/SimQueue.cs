@@ -97,6 +97,8 @@ public class SimQueue
     /// </summary>
     public async Task PutManyAsync(IEnumerable<QueueItem> items, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        if (_closedHere)
+            throw new QueueClosedException($"queue '{Name}' was closed by {Owner}: it puts no more (Python's ValueError: Queue is closed)");
         var wait = timeout ?? Forever;
         var pending = new Queue<(Task<object> Reply, int Count)>();
         var accepted = 0L;
@@ -259,11 +261,24 @@ public class SimQueue
 
     public async Task<bool> FullAsync() => MaxSize > 0 && await QSizeAsync().ConfigureAwait(false) >= MaxSize;
 
-    /// <summary>No more puts; consumers drain what is left, then learn the queue is closed.</summary>
-    public Task CloseAsync(CancellationToken cancellationToken = default) => Link.AskAsync(Ref, CloseQueue.Instance, ReplyGrace, cancellationToken);
+    /// <summary>
+    /// Python's <c>close()</c>: this participant puts no more (a put afterwards throws <see cref="QueueClosedException"/>, as
+    /// Python's ValueError); other participants still put and get. To end the queue for everyone, <see cref="ShutdownAsync"/>.
+    /// </summary>
+    public async Task CloseAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        _closedHere = true;
+        await Link.AskAsync(Ref, new CloseQueue(Owner, Shutdown: false), timeout ?? ReplyGrace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The whole queue takes no more puts, from anyone; consumers drain what is left, then learn it is closed.</summary>
+    public Task ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Link.AskAsync(Ref, new CloseQueue(Owner, Shutdown: true), timeout ?? ReplyGrace, cancellationToken);
+
+    private volatile bool _closedHere;
 
     public override string ToString() =>
-        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}, prefetched={_prefetched.Count}, fetching-ahead={_ahead.Count})";
+        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}{(_closedHere ? ", closed" : "")}, prefetched={_prefetched.Count}, fetching-ahead={_ahead.Count})";
 }
 
 /// <summary>

@@ -168,15 +168,21 @@ public static class Cli
         var set = new Option<string[]>("--set") { Description = "Override one setting (a parameter of a scenario model) of the file: key=value; repeatable", HelpName = "KEY=VALUE" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var roles = new Option<string?>("--roles") { Description = "Your role library (.dll) for a scenario model; overrides its roles-assembly", HelpName = "DLL" };
+        var onDeadlock = new Option<string?>("--on-deadlock")
+        {
+            Description = "A deadlock the lock manager finds: fail ends the run at once with the cycle (the default), continue only reports it",
+        };
+        onDeadlock.AcceptOnlyFromAmong("fail", "continue");
         var command = new Command("run", "Run a scenario described in a HOCON file: a scenario model (participants, primitives, faults, checks) or a command's options.")
         {
-            file, set, json, roles,
+            file, set, json, roles, onDeadlock,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var path = ScenarioFile.Resolve(parsed.GetValue(file)!);
             if (ScenarioFile.IsModel(path))
-                return await RunModelAsync(path, parsed.GetValue(set) ?? [], parsed.GetValue(roles), parsed.GetValue(json), cancellationToken);
+                return await RunModelAsync(path, parsed.GetValue(set) ?? [], parsed.GetValue(roles), parsed.GetValue(json), parsed.GetValue(onDeadlock),
+                    cancellationToken);
             if (parsed.GetValue(roles) is not null)
                 throw new UsageException($"--roles: {parsed.GetValue(file)} names a command, not a scenario model with participants");
             var args = ScenarioFile.ToArguments(parsed.GetValue(file)!, parsed.GetValue(set) ?? []);
@@ -191,7 +197,8 @@ public static class Cli
     }
 
     /// <summary>Loads and checks a scenario model (roles included) before anything starts, then runs it as processes.</summary>
-    private static async Task<int> RunModelAsync(string path, IReadOnlyList<string> overrides, string? roles, string? json, CancellationToken cancellationToken)
+    private static async Task<int> RunModelAsync(string path, IReadOnlyList<string> overrides, string? roles, string? json, string? onDeadlock,
+        CancellationToken cancellationToken)
     {
         var pairs = overrides.Select(pair => pair.IndexOf('=') is var eq && eq > 0
             ? KeyValuePair.Create(pair[..eq].Trim(), pair[(eq + 1)..].Trim())
@@ -203,6 +210,8 @@ public static class Cli
             scenario = ScenarioLoader.LoadFile(path, pairs);
             if (roles is not null)
                 scenario = scenario with { RolesAssembly = Path.GetFullPath(roles) };
+            if (onDeadlock is not null)
+                scenario = scenario with { OnDeadlock = ScenarioLoader.ParseDeadlockPolicy(onDeadlock, "--on-deadlock") };
             library = RoleLibrary.Load(scenario.RolesAssembly);
             scenario.Validate(library.Names);
         }

@@ -54,7 +54,7 @@ public static class ModelScenario
                 endedByRun = work.EndedByRun;
                 return started + work.Done;
             }
-            catch (TimeoutException e)
+            catch (Exception e) when (e is TimeoutException or DeadlockException)
             {
                 throw new RunFailedException(e.Message);
             }
@@ -70,7 +70,7 @@ public static class ModelScenario
         }).ToList();
         var facts = await primitives.CollectFactsAsync(participants);
         var applied = run.FaultOutcomes.Select(f => new AppliedFault(faults[f.Fault], f.Name, f.AtSeconds, f.Note)).ToList();
-        var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall);
+        var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall, primitives.Deadlock);
         return await present(new ProcessScenarioResult(run, primitives, phases, ScenarioReport.Evaluate(outcome), census, results, wall));
     }
 
@@ -103,6 +103,12 @@ public static class ModelScenario
         }
         console.MarkupLine(
             $"all ready after {result.Phases.Ready.TotalSeconds:0.000} s, work {result.Phases.Work.TotalSeconds:0.000} s, wall {result.Wall.TotalSeconds:0.000} s");
+        if (report.Outcome.Deadlock is { } deadlock)
+        {
+            console.MarkupLineInterpolated($"[red]deadlock ({(scenario.OnDeadlock == DeadlockPolicy.Fail ? "the run was ended" : "the run went on")}):[/]");
+            foreach (var edge in deadlock.Cycle)
+                console.MarkupLineInterpolated($"[red]  {edge}[/]");
+        }
         RunReport.PrintEnd(console, result.Census, result.Phases.Failure, run.Processes.Where(p => report.UnexpectedExits.Any(u => u.Spec.Name == p.Name)));
         console.MarkupLine(result.Ok ? "[green]ok[/]" : "[red]NOT ok[/]");
         if (jsonPath is not null)

@@ -176,6 +176,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
         catch (RunFailedException e)
         {
+            // The work ended with the failure (a deadlock ends it at once): not at zero, which would make the work negative.
+            done = done == default && released != default ? _clock.Elapsed : done;
             await KillAllAsync().ConfigureAwait(false);
             return new RunPhases(ready, released, done, releasedAt, e.Message);
         }

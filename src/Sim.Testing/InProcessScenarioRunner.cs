@@ -66,7 +66,7 @@ public sealed class InProcessScenarioRunner
                 (endedByRun, done) = (work.EndedByRun, started + work.Done);
                 await Task.WhenAll(participants.Select(p => p.Ended)).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is TimeoutException or RunFailure)
+            catch (Exception e) when (e is TimeoutException or RunFailure or DeadlockException)
             {
                 failure = e.Message;
                 done = clock.Elapsed;
@@ -92,7 +92,7 @@ public sealed class InProcessScenarioRunner
             var outcomes = participants.Select(p => new ParticipantOutcome(p.Spec, p.ExitCode, hit.Contains(p.Name),
                 endedByRun.Contains(p.Name) && p.ExitCode == -15, results.GetValueOrDefault(p.Name))).ToList();
             var facts = await primitives.CollectFactsAsync(outcomes).ConfigureAwait(false);
-            var outcome = new ScenarioOutcome(scenario, outcomes, facts, applied, failure, ready, done - released, wall);
+            var outcome = new ScenarioOutcome(scenario, outcomes, facts, applied, failure, ready, done - released, wall, primitives.Deadlock);
             return ScenarioReport.Evaluate(outcome);
         }
         finally

@@ -12,8 +12,9 @@ public sealed class LockManagerSpec : SimSpec
 
     public LockManagerSpec() => _manager = Sys.ActorOf(LockManager.Props());
 
-    private Acquire Request(string owner, TestProbe session, long id, TimeSpan? timeout = null, string lockName = "tickets", int maxHolders = 1) =>
-        new(lockName, id, owner, session.Ref, timeout ?? Long, maxHolders);
+    private Acquire Request(string owner, TestProbe session, long id, TimeSpan? timeout = null, string lockName = "tickets", int maxHolders = 1,
+        SemKind? kind = null) =>
+        new(lockName, id, owner, session.Ref, timeout ?? Long, kind ?? (maxHolders == 1 ? SemKind.Lock : SemKind.BoundedSemaphore), maxHolders);
 
     [Fact]
     public void Free_lock_is_granted_with_token_1()
@@ -172,6 +173,8 @@ public sealed class LockManagerSpec : SimSpec
 
         _manager.Tell(Request("x", CreateTestProbe(), 9, lockName: "pool", maxHolders: 1));
         ExpectMsg<AcquireRefused>();
+        _manager.Tell(Request("x", CreateTestProbe(), 9, lockName: "pool", maxHolders: 3));
+        Assert.Contains("BoundedSemaphore(2)", ExpectMsg<AcquireRefused>().Reason);
 
         _manager.Tell(new Release("pool", first.Token, "p0"), probes[0].Ref);
         probes[2].ExpectMsg<Granted>();

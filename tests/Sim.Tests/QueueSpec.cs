@@ -99,7 +99,7 @@ public sealed class QueueSpec : SimSpec
     }
 
     [Fact]
-    public async Task Close_refuses_puts_and_lets_consumers_drain_then_end()
+    public async Task Shutdown_refuses_puts_and_lets_consumers_drain_then_end()
     {
         var producer = await Queue("producer-1");
         var consumer = await Queue("consumer-1");
@@ -112,10 +112,29 @@ public sealed class QueueSpec : SimSpec
         Assert.Equal("left over", (await blocked).AsText());
 
         var parked = other.GetAsync(TimeSpan.FromSeconds(10));
-        await producer.CloseAsync();
+        await producer.ShutdownAsync();
         await Assert.ThrowsAsync<QueueClosedException>(() => parked);
         await Assert.ThrowsAsync<QueueClosedException>(() => producer.PutAsync("too late"));
         await Assert.ThrowsAsync<QueueClosedException>(() => consumer.GetAsync(Short));
+    }
+
+    [Fact]
+    public async Task Close_as_pythons_means_this_participant_puts_no_more_while_others_still_put_and_get()
+    {
+        var closer = await Queue("producer-1");
+        var other = await Queue("producer-2");
+        var consumer = await Queue("consumer-1");
+        await closer.PutAsync("before");
+        await closer.CloseAsync();
+        Assert.Contains("closed", closer.ToString());
+        await Assert.ThrowsAsync<QueueClosedException>(() => closer.PutAsync("after"));
+        // The queue refuses the closer's puts too, whatever client of it sends them.
+        var again = await Queue("producer-1");
+        await Assert.ThrowsAsync<QueueClosedException>(() => again.PutAsync("after, another client"));
+        await other.PutAsync("still open for others");
+        Assert.Equal("before", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        Assert.Equal("still open for others", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        Assert.False((await consumer.StatusAsync()).Closed);
     }
 
     [Fact]

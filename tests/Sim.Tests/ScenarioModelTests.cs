@@ -53,6 +53,9 @@ public sealed class ScenarioModelTests
     [InlineData("participants = [ { role = buyer, count = 2, name = same } ]", "two participants are named 'same'")]
     [InlineData("participants = { role = buyer }", "participants: expected [ ... ]")]
     [InlineData("name = x", "no participants")]
+    [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = condition, name = c } ]", "a condition needs lock = ...")]
+    [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = event, name = e, lock = l } ]", "only a condition has a lock")]
+    [InlineData("participants = [ { role = buyer } ]\non-deadlock = sometimes", "on-deadlock: 'sometimes' is not fail or continue")]
     public void A_bad_file_is_refused_in_one_line_naming_what_is_wrong(string text, string named)
     {
         var e = Assert.Throws<ScenarioException>(() =>
@@ -62,6 +65,25 @@ public sealed class ScenarioModelTests
         });
         Assert.Contains(named, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Every_primitive_of_python_can_be_declared_with_its_facts()
+    {
+        var scenario = ScenarioLoader.Load("""
+            participants = [ { role = buyer } ]
+            on-deadlock = continue
+            primitives = [
+              { kind = rlock, name = r }, { kind = bounded-semaphore, name = pool, size = 2 }, { kind = semaphore, name = signal }
+              { kind = condition, name = ready, lock = r }, { kind = event, name = go }, { kind = barrier, name = meet, size = 3 }
+            ]
+            checks = [ "pool.value == 2", "go.is_set == 0", "meet.broken == 0", "r.grants >= 0", "deadlocks == 0" ]
+            """, "all", "/tmp");
+        scenario.Validate(RoleCatalog.Names);
+        Assert.Equal(DeadlockPolicy.Continue, scenario.OnDeadlock);
+        Assert.Equal("r", scenario.Primitives.Single(p => p.Kind == PrimitiveKind.Condition).Lock);
+        Assert.Equal([Sim.Core.SemKind.RLock, Sim.Core.SemKind.BoundedSemaphore, Sim.Core.SemKind.Semaphore],
+            scenario.Primitives.Where(p => p.SemKind is not null).Select(p => p.SemKind!.Value));
     }
 
     [Fact]

@@ -11,20 +11,43 @@ public sealed class SimSerializerSpec : SimSpec
     /// <summary>One or more samples of every Sim message type (the fuzz spec mutates their bytes too).</summary>
     internal static IEnumerable<ISimMessage> Samples(IActorRef owner)
     {
-        yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500), 2);
+        yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500), SemKind.BoundedSemaphore, 2);
+        yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500));
         yield return new Granted("tickets", 7, 12);
         yield return new AcquireTimedOut("tickets", 7);
         yield return new AcquireRefused("tickets", 7, "why");
         yield return new CancelAcquire("tickets", 7, "buyer-3");
         yield return new Release("tickets", 12, "buyer-3");
         yield return new Released("tickets", 12);
+        yield return new Released("tickets", 12, 2);
+        yield return new ReleasePermits("pool", "buyer-3", SemKind.Semaphore, 0, 3);
+        yield return new PermitsReleased("pool", 3, [4, 5]);
+        yield return new SemaphoreOverReleased("pool", 2, "released too many times");
+        yield return new DeadlockFound([new DeadlockEdge("a", "fork-1", "fork-2", "b"), new DeadlockEdge("b", "fork-2", "fork-1", "a")], ["a", "b"], 1_700_000_000_000);
+        yield return AwaitDeadlock.Instance;
+        yield return GetDeadlocks.Instance;
+        yield return new Deadlocks([new DeadlockFound([new DeadlockEdge("a", "l", "l", "a")], ["a"], 5)]);
+        yield return new ConditionWait("ready", "ready.lock", 8, "buyer-3", owner, TimeSpan.FromSeconds(2));
+        yield return new ConditionWoken("ready", 8, 13, true);
+        yield return new ConditionNotify("ready", "ready.lock", "buyer-3", int.MaxValue);
+        yield return new ConditionNotified("ready", 2);
+        yield return new EventChange("go", true, "starter");
+        yield return new EventWait("go", 9, "buyer-3", owner, TimeSpan.FromSeconds(3));
+        yield return new EventWaited("go", 9, true);
+        yield return new GetEventState("go");
+        yield return new EventState("go", true, 0, 4);
+        yield return new BarrierWait("meet", 4, 10, "buyer-3", owner, TimeSpan.FromSeconds(4));
+        yield return new BarrierPassed("meet", 10, 3);
+        yield return new BarrierBroken("meet", 10, "aborted");
+        yield return new BarrierCommand("meet", 4, BarrierAction.Reset, "buyer-3");
+        yield return new BarrierState("meet", 4, 2, false);
         yield return new ReleaseRefused("tickets", 12, "not yours");
         yield return new ParticipantExited("buyer-3", -9);
         yield return new ParticipantExited("buyer-3", null);
         yield return new ExitNoted("buyer-3");
         yield return new ParticipantFenced("buyer-3", "it left the run");
         yield return new GetLockState("tickets");
-        yield return new LockState("tickets", 1, 12, [new LockHolderInfo("buyer-3", 12)], ["buyer-4", "buyer-5"]);
+        yield return new LockState("tickets", SemKind.RLock, 1, 0, 12, [new LockHolderInfo("buyer-3", 12, 2)], ["buyer-4", "buyer-5"]);
         yield return new SearchTickets("buyer-3", 12);
         yield return new TicketSnapshot(3, 9);
         yield return new WriteTickets(2, 9, "buyer-3");
@@ -59,7 +82,8 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new QueueJoin(TimeSpan.FromSeconds(3), "producer-1");
         yield return new QueueJoined("q");
         yield return new QueueJoinTimedOut(4);
-        yield return CloseQueue.Instance;
+        yield return new CloseQueue("producer-1", false);
+        yield return new CloseQueue("producer-1", true);
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1, new Dictionary<string, long> { ["producer-1"] = 5 });
         yield return new PipeOpen("p", 1, "pipe-b", owner, false);
@@ -145,7 +169,7 @@ public sealed class SimSerializerSpec : SimSpec
     // Records with list or dictionary members compare by reference, so compare their contents as text.
     private static string Describe(object message) => message switch
     {
-        LockState s => $"{s.Lock}|{s.MaxHolders}|{s.LastToken}|{string.Join(",", s.Holders)}|{string.Join(",", s.Waiters)}",
+        LockState s => $"{s.Lock}|{s.Kind}|{s.Initial}|{s.Value}|{s.LastToken}|{string.Join(",", s.Holders)}|{string.Join(",", s.Waiters)}",
         AllReady a => string.Join(",", a.Names),
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
@@ -164,7 +188,13 @@ public sealed class SimSerializerSpec : SimSpec
         QueueItems qi => string.Join(",", qi.Deliveries.Select(d => $"{d.Id}:{Item(d.Item)}")),
         QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}",
         QueueGet g => $"{g.Consumer}|{g.Session.Path}|{g.Max}|{g.Timeout}|{g.Client}|{g.SentinelsSeen}",
-        Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.MaxHolders}",
+        Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.Kind}|{a.Value}",
+        PermitsReleased pr => $"{pr.Lock}|{pr.Value}|{string.Join(",", pr.Ended)}",
+        DeadlockFound df => $"{string.Join(";", df.Cycle)}|{string.Join(",", df.Blocked)}|{df.AtUnixMs}",
+        Deadlocks ds => string.Join("/", ds.All.Select(Describe)),
+        ConditionWait cw => $"{cw.Condition}|{cw.Lock}|{cw.RequestId}|{cw.OwnerName}|{cw.Owner.Path}|{cw.Timeout}",
+        EventWait ew => $"{ew.Event}|{ew.RequestId}|{ew.Participant}|{ew.Owner.Path}|{ew.Timeout}",
+        BarrierWait bw => $"{bw.Barrier}|{bw.Parties}|{bw.RequestId}|{bw.Participant}|{bw.Owner.Path}|{bw.Timeout}",
         _ => message.ToString()!,
     };
 }

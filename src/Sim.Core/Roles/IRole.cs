@@ -14,7 +14,8 @@ public interface IRole
 public static class RoleCatalog
 {
     private static readonly IReadOnlyDictionary<string, IRole> All =
-        new IRole[] { new Buyer(), new Worker(), new Producer(), new Consumer(), new Counter(), new Locker(), new PipeSender(), new PipeReceiver() }.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        new IRole[] { new Buyer(), new Worker(), new Producer(), new Consumer(), new Counter(), new Locker(), new PipeSender(), new PipeReceiver(),
+            new EventWaiter(), new EventSetter(), new BarrierParty(), new TwoLocks() }.ToDictionary(r => r.Name, StringComparer.Ordinal);
 
     public static IReadOnlyCollection<string> Names => All.Keys.ToList();
 

@@ -1,6 +1,6 @@
 namespace Sim.Core.Scenarios;
 
-/// <summary>The coordinator's primitives a scenario may declare (locks, semaphores and pipes also appear on first use).</summary>
+/// <summary>The coordinator's primitives a scenario may declare (locks, semaphores, events and pipes also appear on first use).</summary>
 public enum PrimitiveKind
 {
     Lock,
@@ -10,29 +10,49 @@ public enum PrimitiveKind
     Value,
     Tickets,
     Pipe,
+    RLock,
+    BoundedSemaphore,
+    Condition,
+    Event,
+    Barrier,
 }
 
 /// <summary>
 /// A primitive the scenario declares before anyone starts: a queue with its maxsize, a shared value with its initial
-/// value, a ticket file with its tickets, a lock or semaphore (named, so faults and facts can refer to it), a pipe.
-/// <see cref="Size"/> is the queue's maxsize, the semaphore's permits, or the value's or ticket file's initial count
-/// (a number or a parameter's name).
+/// value, a ticket file with its tickets, a lock, RLock, semaphore or bounded semaphore (named, so faults and facts can
+/// refer to it), a condition on its lock (<see cref="Lock"/>), an event, a barrier with its parties, a pipe.
+/// <see cref="Size"/> is the queue's maxsize, the semaphore's initial value, the barrier's parties, or the value's or
+/// ticket file's initial count (a number or a parameter's name).
 /// </summary>
-public sealed record PrimitiveDeclaration(PrimitiveKind Kind, string Name, string Size = "0")
+public sealed record PrimitiveDeclaration(PrimitiveKind Kind, string Name, string Size = "0", string? Lock = null)
 {
     /// <summary>The facts this primitive contributes after a run (names a check or figure may use).</summary>
     public IReadOnlyList<string> FactNames => Kind switch
     {
-        PrimitiveKind.Lock or PrimitiveKind.Semaphore => [$"{Name}.grants"],
+        PrimitiveKind.Lock or PrimitiveKind.RLock => [$"{Name}.grants"],
+        PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore => [$"{Name}.grants", $"{Name}.value"],
         PrimitiveKind.Queue or PrimitiveKind.JoinableQueue => [$"{Name}.put", $"{Name}.size", $"{Name}.redelivered"],
         PrimitiveKind.Value => [$"{Name}.value", $"{Name}.writes"],
         PrimitiveKind.Tickets => [$"{Name}.initial", $"{Name}.remaining", $"{Name}.writes", $"{Name}.unreported_writers"],
+        PrimitiveKind.Event => [$"{Name}.is_set", $"{Name}.waiting"],
+        PrimitiveKind.Barrier => [$"{Name}.broken", $"{Name}.waiting"],
         _ => [],
+    };
+
+    /// <summary>The lock manager's kind of a declared lock or semaphore; null for the other primitives.</summary>
+    public SemKind? SemKind => Kind switch
+    {
+        PrimitiveKind.Lock => Core.SemKind.Lock,
+        PrimitiveKind.RLock => Core.SemKind.RLock,
+        PrimitiveKind.Semaphore => Core.SemKind.Semaphore,
+        PrimitiveKind.BoundedSemaphore => Core.SemKind.BoundedSemaphore,
+        _ => null,
     };
 
     public static string KindName(PrimitiveKind kind) => kind switch
     {
         PrimitiveKind.JoinableQueue => "joinable-queue",
+        PrimitiveKind.BoundedSemaphore => "bounded-semaphore",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }

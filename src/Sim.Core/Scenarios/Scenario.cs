@@ -19,6 +19,9 @@ public sealed partial record Scenario
     /// <summary>How long each phase (start, work) may take before the run is ended.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>What a deadlock the lock manager finds does to the run: end it at once, failed (default), or only be reported.</summary>
+    public DeadlockPolicy OnDeadlock { get; init; } = DeadlockPolicy.Fail;
+
     /// <summary>Named values the rest refers to (<c>{seats}</c> in parameters, <c>seats</c> in counts and checks); <c>--set</c> changes them.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 
@@ -35,7 +38,7 @@ public sealed partial record Scenario
     public IReadOnlyList<string> Columns { get; init; } = [];
 
     /// <summary>Facts every run records, whatever it declares.</summary>
-    public static readonly IReadOnlyList<string> RunFactNames = ["participants", "reported", "faulted", "unexpected_exits"];
+    public static readonly IReadOnlyList<string> RunFactNames = ["participants", "reported", "faulted", "unexpected_exits", "deadlocks"];
 
     /// <summary>A copy with parameters changed (<c>--set key=value</c>); a name the scenario does not have is an error.</summary>
     public Scenario WithParameters(IEnumerable<KeyValuePair<string, string>> overrides)
@@ -84,7 +87,7 @@ public sealed partial record Scenario
 
     /// <summary>The lock a <c>holder</c> fault refers to: its own, or the only lock the scenario declares.</summary>
     public string? HolderLock(ScenarioFault fault) =>
-        fault.Lock ?? (Primitives.Where(p => p.Kind is PrimitiveKind.Lock or PrimitiveKind.Semaphore).ToList() is [var only] ? only.Name : null);
+        fault.Lock ?? (Primitives.Where(p => p.SemKind is not null).ToList() is [var only] ? only.Name : null);
 
     /// <summary>
     /// Checks what can be checked before anything starts: roles exist (<paramref name="roles"/>: the names known), names

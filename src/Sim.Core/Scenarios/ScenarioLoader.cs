@@ -14,7 +14,9 @@ namespace Sim.Core.Scenarios;
 /// parameters { seats = 5, order = hierarchy }        # --set seats=3 changes one
 /// participants = [ { role = philosopher, count = seats, name = "philosopher-{i}", daemon = false,
 ///                    parameters { seat = "{i}", order = "{order}" } } ]
-/// primitives = [ { kind = lock, name = "fork-{i}", count = seats } ]   # queue, joinable-queue (size = maxsize), value, tickets (size = initial), semaphore (size = permits), pipe
+/// primitives = [ { kind = lock, name = "fork-{i}", count = seats } ]   # queue, joinable-queue (size = maxsize), value, tickets (size = initial), pipe,
+///                                                                      # rlock, semaphore, bounded-semaphore (size = value), event, barrier (size = parties),
+///                                                                      # condition (lock = its lock or rlock)
 /// faults = [ { action = kill, target = holder, lock = fork-1, at-s = 0.5 } ]   # after-report = true: at-s counts from the target's report
 /// checks = [ "sum(timeouts) == 0", { kind = exactly-once, queue = q } ]
 /// figures { meals = "sum(meals)" }
@@ -25,9 +27,9 @@ namespace Sim.Core.Scenarios;
 public static class ScenarioLoader
 {
     private static readonly string[] TopKeys =
-        ["name", "description", "roles-assembly", "timeout-s", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
+        ["name", "description", "roles-assembly", "timeout-s", "on-deadlock", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
     private static readonly string[] GroupKeys = ["role", "count", "name", "parameters", "daemon"];
-    private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count"];
+    private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count", "lock"];
     private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report"];
     private static readonly string[] SentinelKeys = ["queue", "after", "per"];
     private static readonly string[] CheckKeys = ["kind", "queue", "expression"];
@@ -92,6 +94,7 @@ public static class ScenarioLoader
         {
             Description = top.TryGetValue("description", out var d) ? Scalar(d, "description") : null,
             RolesAssembly = top.TryGetValue("roles-assembly", out var r) ? Path.GetFullPath(Path.Combine(folder, Scalar(r, "roles-assembly"))) : null,
+            OnDeadlock = top.TryGetValue("on-deadlock", out var od) ? ParseDeadlockPolicy(Scalar(od, "on-deadlock"), "on-deadlock") : DeadlockPolicy.Fail,
             Timeout = TimeSpan.FromSeconds(timeout),
             Participants = groups,
             Primitives = primitives,
@@ -142,10 +145,16 @@ public static class ScenarioLoader
         var name = items.TryGetValue("name", out var n) ? Scalar(n, $"{where}.name") : throw new ScenarioException($"{where}: no name = ...");
         var size = items.TryGetValue("size", out var s) ? Scalar(s, $"{where}.size") : "0";
         var count = items.TryGetValue("count", out var c) ? scenario.ResolveInt(Scalar(c, $"{where}.count"), $"{where}.count") : 1;
+        var lockName = items.TryGetValue("lock", out var l) ? Scalar(l, $"{where}.lock") : null;
+        if (kind == PrimitiveKind.Condition && lockName is null)
+            throw new ScenarioException($"{where}: a condition needs lock = ... (the name of its Lock or RLock)");
+        if (kind != PrimitiveKind.Condition && lockName is not null)
+            throw new ScenarioException($"{where}.lock: only a condition has a lock");
         if (count > 1 && !name.Contains("{i}", StringComparison.Ordinal))
             throw new ScenarioException($"{where}.name: '{name}' needs {{i}} when count is {count}");
         for (var i = 1; i <= count; i++)
-            yield return new PrimitiveDeclaration(kind, name.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), size);
+            yield return new PrimitiveDeclaration(kind, name.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), size,
+                lockName?.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
     }
 
     private static ScenarioSentinel Sentinel(HoconValue value, string where)
@@ -231,4 +240,12 @@ public static class ScenarioLoader
             ? n
             : throw new ScenarioException($"{where}: '{text}' is not a number from {min} to {max}");
     }
+
+    /// <summary><c>fail</c> or <c>continue</c>; anything else is an error naming <paramref name="where"/>.</summary>
+    public static DeadlockPolicy ParseDeadlockPolicy(string text, string where) => text switch
+    {
+        "fail" => DeadlockPolicy.Fail,
+        "continue" => DeadlockPolicy.Continue,
+        _ => throw new ScenarioException($"{where}: '{text}' is not fail or continue"),
+    };
 }

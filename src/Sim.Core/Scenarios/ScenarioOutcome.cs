@@ -16,7 +16,7 @@ public sealed record AppliedFault(ScenarioFault Fault, string? Name, double? AtS
 /// <summary>
 /// Everything a shell (real processes, or actor systems in a test) observed of one run: the participants' ends and
 /// reports, the facts the coordinator's primitives recorded, the faults, the phases' times, and why the run failed if
-/// it did. The same outcome gives the same report whichever shell produced it.
+/// it did, and the first deadlock the lock manager found, if any. The same outcome gives the same report whichever shell produced it.
 /// </summary>
 public sealed record ScenarioOutcome(
     Scenario Scenario,
@@ -26,4 +26,5 @@ public sealed record ScenarioOutcome(
     string? Failure,
     TimeSpan Ready,
     TimeSpan Work,
-    TimeSpan Wall);
+    TimeSpan Wall,
+    DeadlockFound? Deadlock = null);

@@ -35,6 +35,9 @@ public sealed class ScenarioPrimitives
     /// <summary>The ledger's verdict, once <see cref="CollectFactsAsync"/> has read it (scenarios with an exactly-once check).</summary>
     public LedgerReport? Ledger { get; private set; }
 
+    /// <summary>The first deadlock the lock manager found in the run, once <see cref="CollectFactsAsync"/> has asked.</summary>
+    public DeadlockFound? Deadlock { get; private set; }
+
     /// <summary>What each producer really put (by producer index, from 1), once the facts are collected.</summary>
     public IReadOnlyList<long> ProducedBy { get; private set; } = [];
 
@@ -64,6 +67,13 @@ public sealed class ScenarioPrimitives
                     declared._values[primitive.Name] = await SharedObjectClient.DeclareAsync(coordinator.SharedData, coordinator.Link, primitive.Name,
                         SharedKind.Value, SharedScalar.Of(size)).ConfigureAwait(false);
                     break;
+                case PrimitiveKind.Barrier:
+                    // Declared with its parties now, so that a role asking for other parties is refused.
+                    if (size < 1)
+                        throw new ScenarioException($"primitives.{primitive.Name}.size: a barrier needs at least 1 party, got {size}");
+                    await coordinator.LockManager.Ask<BarrierState>(new BarrierCommand(primitive.Name, size, BarrierAction.State, coordinator.Link.Participant),
+                        AskTimeout).ConfigureAwait(false);
+                    break;
                 case PrimitiveKind.Tickets:
                     if (declared._tickets is not null)
                         throw new ScenarioException($"primitives: one ticket file per scenario ('{declared._tickets.Value.Declaration.Name}' and '{primitive.Name}')");
@@ -85,15 +95,32 @@ public sealed class ScenarioPrimitives
             ["faulted"] = participants.Count(p => p.Faulted),
             ["unexpected_exits"] = participants.Count(p => p.Unexpected),
         };
+        var deadlocks = await _coordinator.DeadlocksAsync().ConfigureAwait(false);
+        facts["deadlocks"] = deadlocks.Count;
+        Deadlock = deadlocks.FirstOrDefault();
         var putBy = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var primitive in _scenario.Primitives)
         {
             var name = primitive.Name;
             switch (primitive.Kind)
             {
-                case PrimitiveKind.Lock or PrimitiveKind.Semaphore:
+                case PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore:
                     var state = await _coordinator.LockManager.Ask<LockState>(new GetLockState(name), AskTimeout).ConfigureAwait(false);
                     facts[$"{name}.grants"] = state.LastToken;
+                    if (primitive.Kind is PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore)
+                        facts[$"{name}.value"] = state.LastToken == 0 && state.Value == 0 ? _scenario.ResolveInt(primitive.Size, name) : state.Value;
+                    break;
+                case PrimitiveKind.Event:
+                    var flag = await _coordinator.LockManager.Ask<EventState>(new GetEventState(name), AskTimeout).ConfigureAwait(false);
+                    facts[$"{name}.is_set"] = flag.IsSet ? 1 : 0;
+                    facts[$"{name}.waiting"] = flag.Waiting;
+                    break;
+                case PrimitiveKind.Barrier:
+                    var barrier = await _coordinator.LockManager.Ask<BarrierState>(
+                        new BarrierCommand(name, _scenario.ResolveInt(primitive.Size, name), BarrierAction.State, _coordinator.Link.Participant), AskTimeout)
+                        .ConfigureAwait(false);
+                    facts[$"{name}.broken"] = barrier.Broken ? 1 : 0;
+                    facts[$"{name}.waiting"] = barrier.Waiting;
                     break;
                 case PrimitiveKind.Queue or PrimitiveKind.JoinableQueue:
                     var status = await _queues[name].StatusAsync().ConfigureAwait(false);

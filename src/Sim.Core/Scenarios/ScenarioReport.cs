@@ -34,6 +34,19 @@ public sealed record ScenarioReport(
         return new ScenarioReport(outcome, figures, checks, outcome.Participants.Where(p => p.Unexpected).ToList());
     }
 
+    /// <summary>A deadlock as JSON: <c>{cycle: [{participant, holds, wants, held_by}], blocked: [...]}</c>.</summary>
+    public static JsonObject DeadlockJson(DeadlockFound deadlock) => new()
+    {
+        ["cycle"] = new JsonArray(deadlock.Cycle.Select(e => (JsonNode)new JsonObject
+        {
+            ["participant"] = e.Participant,
+            ["holds"] = e.Holds,
+            ["wants"] = e.Wants,
+            ["held_by"] = e.WantsHeldBy,
+        }).ToArray()),
+        ["blocked"] = new JsonArray(deadlock.Blocked.Select(b => (JsonNode)b).ToArray()),
+    };
+
     /// <summary>
     /// The report as JSON, the same from every shell: scenario, ok, error, parameters, figures, checks, facts, timing
     /// and (unless the shell writes its own richer list) every participant with its exit code and figures.
@@ -64,6 +77,8 @@ public sealed record ScenarioReport(
                 ["wall_s"] = Math.Round(outcome.Wall.TotalSeconds, 4),
             },
         };
+        if (outcome.Deadlock is { } deadlock)
+            json["deadlock"] = DeadlockJson(deadlock);
         if (withParticipants)
         {
             json["participants"] = new JsonArray(outcome.Participants.Select(p =>

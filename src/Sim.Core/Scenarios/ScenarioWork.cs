@@ -25,7 +25,10 @@ public sealed record ScenarioWorkResult(IReadOnlySet<string> EndedByRun, TimeSpa
 /// </summary>
 public static class ScenarioWork
 {
-    /// <summary>Runs the phase; throws <see cref="TimeoutException"/> when the work was not done in time.</summary>
+    /// <summary>
+    /// Runs the phase; throws <see cref="TimeoutException"/> when the work was not done in time, <see cref="DeadlockException"/>
+    /// when the lock manager found a deadlock and the scenario's <see cref="Scenario.OnDeadlock"/> is <see cref="DeadlockPolicy.Fail"/>.
+    /// </summary>
     public static async Task<ScenarioWorkResult> RunAsync(Scenario scenario, IReadOnlyList<ParticipantSpec> participants,
         ScenarioPrimitives primitives, IParticipantShell shell, CancellationToken cancellationToken)
     {
@@ -33,13 +36,20 @@ public static class ScenarioWork
         var timeout = scenario.Timeout;
         var deadline = DateTime.UtcNow + timeout;
         TimeSpan Left() => deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A deadlock ends the work at once (the default), instead of the participants waiting out their timeouts.
+        var deadlock = scenario.OnDeadlock == DeadlockPolicy.Fail
+            ? primitives.Coordinator.AwaitDeadlockAsync(Left(), watching.Token)
+            : null;
         async Task JoinAllAsync(IEnumerable<ParticipantSpec> which)
         {
-            var joined = await Task.WhenAll(which.Select(p => shell.JoinAsync(p.Name, Left(), cancellationToken))).ConfigureAwait(false);
+            var joining = Task.WhenAll(which.Select(p => shell.JoinAsync(p.Name, Left(), cancellationToken)));
+            if (deadlock is not null && await Task.WhenAny(joining, deadlock).ConfigureAwait(false) == deadlock && deadlock.Result is { } found)
+                throw new DeadlockException(found);
+            var joined = await joining.ConfigureAwait(false);
             if (!joined.All(j => j))
                 throw new TimeoutException($"the work was not done within {timeout.TotalSeconds:0.#} s");
         }
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var workDone = WorkDoneAsync(primitives.Coordinator, participants.Where(p => !p.Daemon).Select(p => p.Name).ToList(), shell, Left(),
             clock, watching.Token);
         try

@@ -67,23 +67,72 @@ internal static class Codecs
             all.Add(new Codec(typeof(T), manifest, (w, o) => write(w, (T)o), r => read(r)));
 
         // Lock manager
-        Add<Acquire>("LA", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); w.Ref(m.Owner); w.Time(m.Timeout); w.Int(m.MaxHolders); },
-            r => new Acquire(r.Str(), r.Long(), r.Str(), r.Ref(), r.Time(), r.Int()));
+        Add<Acquire>("LA", (w, m) =>
+            {
+                w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); w.Ref(m.Owner); w.Time(m.Timeout); w.Int((int)m.Kind); w.Int(m.Value);
+            },
+            r => new Acquire(r.Str(), r.Long(), r.Str(), r.Ref(), r.Time(), r.Kind<SemKind>(), r.Int()));
         Add<Granted>("LG", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Long(m.Token); }, r => new Granted(r.Str(), r.Long(), r.Long()));
         Add<AcquireTimedOut>("LT", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); }, r => new AcquireTimedOut(r.Str(), r.Long()));
         Add<AcquireRefused>("LF", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.Reason); }, r => new AcquireRefused(r.Str(), r.Long(), r.Str()));
         Add<CancelAcquire>("LC", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); }, r => new CancelAcquire(r.Str(), r.Long(), r.Str()));
         Add<Release>("LR", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.OwnerName); }, r => new Release(r.Str(), r.Long(), r.Str()));
-        Add<Released>("LD", (w, m) => { w.Str(m.Lock); w.Long(m.Token); }, r => new Released(r.Str(), r.Long()));
+        Add<Released>("LD", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Int(m.Count); }, r => new Released(r.Str(), r.Long(), r.Int()));
         Add<ReleaseRefused>("LX", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.Reason); }, r => new ReleaseRefused(r.Str(), r.Long(), r.Str()));
+        Add<ReleasePermits>("LP", (w, m) => { w.Str(m.Lock); w.Str(m.OwnerName); w.Int((int)m.Kind); w.Int(m.Value); w.Int(m.Count); },
+            r => new ReleasePermits(r.Str(), r.Str(), r.Kind<SemKind>(), r.Int(), r.Int()));
+        Add<PermitsReleased>("LQ", (w, m) => { w.Str(m.Lock); w.Int(m.Value); w.List(m.Ended, w.Long); }, r => new PermitsReleased(r.Str(), r.Int(), r.List(r.Long)));
+        Add<SemaphoreOverReleased>("LO", (w, m) => { w.Str(m.Lock); w.Int(m.Initial); w.Str(m.Reason); }, r => new SemaphoreOverReleased(r.Str(), r.Int(), r.Str()));
         Add<GetLockState>("LS", (w, m) => w.Str(m.Lock), r => new GetLockState(r.Str()));
         Add<LockState>("LZ", (w, m) =>
             {
-                w.Str(m.Lock); w.Int(m.MaxHolders); w.Long(m.LastToken);
-                w.List(m.Holders, h => { w.Str(h.OwnerName); w.Long(h.Token); });
+                w.Str(m.Lock); w.Int((int)m.Kind); w.Int(m.Initial); w.Int(m.Value); w.Long(m.LastToken);
+                w.List(m.Holders, h => { w.Str(h.OwnerName); w.Long(h.Token); w.Int(h.Count); });
                 w.List(m.Waiters, w.Str);
             },
-            r => new LockState(r.Str(), r.Int(), r.Long(), r.List(() => new LockHolderInfo(r.Str(), r.Long())), r.List(r.Str)));
+            r => new LockState(r.Str(), r.Kind<SemKind>(), r.Int(), r.Int(), r.Long(), r.List(() => new LockHolderInfo(r.Str(), r.Long(), r.Int())), r.List(r.Str)));
+
+        // Deadlocks
+        void Found(WireWriter w, DeadlockFound m)
+        {
+            w.List(m.Cycle, e => { w.Str(e.Participant); w.Str(e.Holds); w.Str(e.Wants); w.Str(e.WantsHeldBy); });
+            w.List(m.Blocked, w.Str);
+            w.Long(m.AtUnixMs);
+        }
+        DeadlockFound ReadFound(WireReader r) => new(r.List(() => new DeadlockEdge(r.Str(), r.Str(), r.Str(), r.Str())), r.List(r.Str), r.Long());
+        Add<DeadlockFound>("KF", Found, ReadFound);
+        Add<AwaitDeadlock>("KW", (_, _) => { }, _ => AwaitDeadlock.Instance);
+        Add<GetDeadlocks>("KG", (_, _) => { }, _ => GetDeadlocks.Instance);
+        Add<Deadlocks>("KL", (w, m) => w.List(m.All, d => Found(w, d)), r => new Deadlocks(r.List(() => ReadFound(r))));
+
+        // Conditions
+        Add<ConditionWait>("CW", (w, m) => { w.Str(m.Condition); w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); w.Ref(m.Owner); w.Time(m.Timeout); },
+            r => new ConditionWait(r.Str(), r.Str(), r.Long(), r.Str(), r.Ref(), r.Time()));
+        Add<ConditionWoken>("CK", (w, m) => { w.Str(m.Condition); w.Long(m.RequestId); w.Long(m.Token); w.Bool(m.Notified); },
+            r => new ConditionWoken(r.Str(), r.Long(), r.Long(), r.Bool()));
+        Add<ConditionNotify>("CN", (w, m) => { w.Str(m.Condition); w.Str(m.Lock); w.Str(m.OwnerName); w.Int(m.Count); },
+            r => new ConditionNotify(r.Str(), r.Str(), r.Str(), r.Int()));
+        Add<ConditionNotified>("CO", (w, m) => { w.Str(m.Condition); w.Int(m.Woken); }, r => new ConditionNotified(r.Str(), r.Int()));
+
+        // Events
+        Add<EventChange>("EC", (w, m) => { w.Str(m.Event); w.Bool(m.Set); w.Str(m.Participant); }, r => new EventChange(r.Str(), r.Bool(), r.Str()));
+        Add<EventWait>("EW", (w, m) => { w.Str(m.Event); w.Long(m.RequestId); w.Str(m.Participant); w.Ref(m.Owner); w.Time(m.Timeout); },
+            r => new EventWait(r.Str(), r.Long(), r.Str(), r.Ref(), r.Time()));
+        Add<EventWaited>("EK", (w, m) => { w.Str(m.Event); w.Long(m.RequestId); w.Bool(m.IsSet); }, r => new EventWaited(r.Str(), r.Long(), r.Bool()));
+        Add<GetEventState>("EG", (w, m) => w.Str(m.Event), r => new GetEventState(r.Str()));
+        Add<EventState>("ES", (w, m) => { w.Str(m.Event); w.Bool(m.IsSet); w.Int(m.Waiting); w.Int(m.Woken); },
+            r => new EventState(r.Str(), r.Bool(), r.Int(), r.Int()));
+
+        // Barriers
+        Add<BarrierWait>("YW", (w, m) => { w.Str(m.Barrier); w.Int(m.Parties); w.Long(m.RequestId); w.Str(m.Participant); w.Ref(m.Owner); w.Time(m.Timeout); },
+            r => new BarrierWait(r.Str(), r.Int(), r.Long(), r.Str(), r.Ref(), r.Time()));
+        Add<BarrierPassed>("YP", (w, m) => { w.Str(m.Barrier); w.Long(m.RequestId); w.Int(m.Index); }, r => new BarrierPassed(r.Str(), r.Long(), r.Int()));
+        Add<BarrierBroken>("YB", (w, m) => { w.Str(m.Barrier); w.Long(m.RequestId); w.Str(m.Reason); }, r => new BarrierBroken(r.Str(), r.Long(), r.Str()));
+        Add<BarrierCommand>("YC", (w, m) => { w.Str(m.Barrier); w.Int(m.Parties); w.Int((int)m.Action); w.Str(m.Participant); },
+            r => new BarrierCommand(r.Str(), r.Int(), r.Kind<BarrierAction>(), r.Str()));
+        Add<BarrierState>("YS", (w, m) => { w.Str(m.Barrier); w.Int(m.Parties); w.Int(m.Waiting); w.Bool(m.Broken); },
+            r => new BarrierState(r.Str(), r.Int(), r.Int(), r.Bool()));
+
         Add<ParticipantExited>("PX", (w, m) => { w.Str(m.Name); w.NullableInt(m.ExitCode); }, r => new ParticipantExited(r.Str(), r.NullableInt()));
 
         Add<ExitNoted>("PN", (w, m) => w.Str(m.Name), r => new ExitNoted(r.Str()));
@@ -151,7 +200,7 @@ internal static class Codecs
         Add<QueueJoin>("QJ", (w, m) => { w.Time(m.Timeout); w.Str(m.Participant); }, r => new QueueJoin(r.Time(), r.Str()));
         Add<QueueJoined>("QK", (w, m) => w.Str(m.Queue), r => new QueueJoined(r.Str()));
         Add<QueueJoinTimedOut>("QL", (w, m) => w.Long(m.Unfinished), r => new QueueJoinTimedOut(r.Long()));
-        Add<CloseQueue>("QZ", (_, _) => { }, _ => CloseQueue.Instance);
+        Add<CloseQueue>("QZ", (w, m) => { w.Str(m.Participant); w.Bool(m.Shutdown); }, r => new CloseQueue(r.Str(), r.Bool()));
         Add<GetQueueStatus>("QS", (_, _) => { }, _ => GetQueueStatus.Instance);
         Add<QueueStatus>("QU", (w, m) =>
             {
