@@ -66,7 +66,7 @@ public static class ModelScenario
         {
             var process = run.Processes.First(p => p.Name == spec.Name);
             return new ParticipantOutcome(spec, process.ExitCode, run.WasFaulted(process),
-                endedByRun.Contains(spec.Name) && process.ExitCode == -15, results.GetValueOrDefault(spec.Name));
+                (endedByRun.Contains(spec.Name) && process.ExitCode == -15) || run.WasEndedByRun(process), results.GetValueOrDefault(spec.Name));
         }).ToList();
         var facts = await primitives.CollectFactsAsync(participants);
         var applied = run.FaultOutcomes.Select(f => new AppliedFault(faults[f.Fault], f.Name, f.AtSeconds, f.Note)).ToList();

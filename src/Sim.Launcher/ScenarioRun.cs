@@ -32,6 +32,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly List<Task> _faultTasks = new();
     private readonly List<FaultOutcome> _faultOutcomes = new();
     private TimeSpan? _releasedAt;
+    private readonly HashSet<string> _endedByRun = new(StringComparer.Ordinal);
     private readonly string _host;
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _parameters = new(StringComparer.Ordinal);
     private IParticipantHome? _home;
@@ -185,7 +186,7 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>Processes that ended badly, other than those our faults hit or <paramref name="expected"/> excuses.</summary>
     public IReadOnlyList<SimProcess> UnexpectedExits(Func<SimProcess, bool>? expected = null) =>
-        _processes.Where(p => p.ExitCode != 0 && !WasFaulted(p) && !(expected?.Invoke(p) ?? false)).ToList();
+        _processes.Where(p => p.ExitCode != 0 && !WasFaulted(p) && !WasEndedByRun(p) && !(expected?.Invoke(p) ?? false)).ToList();
 
     /// <summary>Waits until every participant is at the start barrier; fails fast if one of them dies first.</summary>
     public async Task<TimeSpan> AwaitAllReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -338,12 +339,23 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
     }
 
+    /// <summary>Participants still running when the run ended them (a failed phase, the end of the run): not their failure.</summary>
+    public bool WasEndedByRun(SimProcess process)
+    {
+        lock (_endedByRun)
+            return _endedByRun.Contains(process.Name);
+    }
+
     public async Task KillAllAsync()
     {
         // A signal to each process group, not Process.Kill(entireProcessTree), which scans all of /proc per
         // child: 50 took 30 s.
         foreach (var process in _processes.Where(p => p.IsAlive))
+        {
+            lock (_endedByRun)
+                _endedByRun.Add(process.Name);
             process.KillTree();
+        }
         // Reap them all: a killed child not waited for would stay a zombie.
         await Task.WhenAll(_processes.Where(p => p.Pid is not null).Select(p => p.Exited)).WaitAsync(TimeSpan.FromSeconds(10))
             .ContinueWith(_ => { }).ConfigureAwait(false);
