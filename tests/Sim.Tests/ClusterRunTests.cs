@@ -41,14 +41,27 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IDisposable
             Assert.Contains("left the cluster", run.Stdout);
             // The agents reaped them all: nothing runs, the agents hold nothing.
             Assert.All(processes, p => Assert.False(ProcFs.IsRunning(p.GetProperty("pid").GetInt32())));
-            var status = await SimCli.RunAsync(TimeSpan.FromSeconds(60), "cluster", "--cluster", a2.Member, "--json");
-            Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
-            using var view = JsonDocument.Parse(status.Stdout);
-            var agents = view.RootElement.GetProperty("agents").EnumerateArray().ToList();
-            Assert.Equal(["a1", "a2"], agents.Select(a => a.GetProperty("name").GetString()));
-            Assert.All(agents, a => Assert.Equal(0, a.GetProperty("running").GetArrayLength()));
-            // The launcher left: only the two agents are members.
-            Assert.Equal(2, view.RootElement.GetProperty("members").GetArrayLength());
+            // The launcher left: only the two agents are members, once the leaving has reached a2 by gossip (it said
+            // "left" when its own node was removed; another member's view follows within a gossip round or two).
+            JsonDocument view;
+            var settle = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                var status = await SimCli.RunAsync(TimeSpan.FromSeconds(60), "cluster", "--cluster", a2.Member, "--json");
+                Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
+                view = JsonDocument.Parse(status.Stdout);
+                if (view.RootElement.GetProperty("members").GetArrayLength() == 2 || settle.Elapsed > TimeSpan.FromSeconds(15))
+                    break;
+                view.Dispose();
+                await Task.Delay(500);
+            }
+            using (view)
+            {
+                var agents = view.RootElement.GetProperty("agents").EnumerateArray().ToList();
+                Assert.Equal(["a1", "a2"], agents.Select(a => a.GetProperty("name").GetString()));
+                Assert.All(agents, a => Assert.Equal(0, a.GetProperty("running").GetArrayLength()));
+                Assert.Equal(2, view.RootElement.GetProperty("members").GetArrayLength());
+            }
 
             // Placement: pack fills one agent first; --on restricts; too few slots and unknown agents are one-line usage errors.
             var (packed, packedRoot) = await SimCli.RunOkAsync(HardTimeout, Json, "tickets", "--buyers", "3", "--tickets", "1",
