@@ -118,10 +118,14 @@ public sealed class Participant : IAsyncDisposable
         }
     }
 
-    public SimLock Lock(string name) => new(LockManager, name, _link, Session);
+    /// <summary>
+    /// A mutex. <paramref name="lease"/> above zero asks for leased grants (zero: the lock's own lease, if its scenario
+    /// gave it one): this node renews them while it runs, and one that is paused or cut off loses the lock.
+    /// </summary>
+    public SimLock Lock(string name, TimeSpan lease = default) => new(LockManager, name, _link, Session) { Lease = lease };
 
     /// <summary>Python's RLock: reentrant for this participant.</summary>
-    public SimRLock RLock(string name) => new(LockManager, name, _link, Session);
+    public SimRLock RLock(string name, TimeSpan lease = default) => new(LockManager, name, _link, Session) { Lease = lease };
 
     /// <summary>Python's Semaphore(value): value 0 or more; anyone's release raises it.</summary>
     public SimSemaphore Semaphore(string name, int value = 1) => new(LockManager, name, value, _link, Session);

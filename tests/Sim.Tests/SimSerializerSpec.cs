@@ -14,6 +14,16 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500), SemKind.BoundedSemaphore, 2);
         yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500));
         yield return new Granted("tickets", 7, 12);
+        yield return new Granted("tickets", 7, 12, TimeSpan.FromMilliseconds(750));
+        yield return new Acquire("tickets", 7, "buyer-3", owner, TimeSpan.FromMilliseconds(1500), Lease: TimeSpan.FromSeconds(2));
+        yield return new SetLease("tickets", TimeSpan.FromSeconds(2));
+        yield return new LeaseSet("tickets", TimeSpan.Zero);
+        yield return new RenewLease("tickets", 12, "buyer-3");
+        yield return new LeaseRenewed("tickets", 12);
+        yield return new LeaseLost("tickets", 12, "ran out");
+        yield return new LeaseExpiry("tickets", "buyer-3", 12, 1_700_000_000_000);
+        yield return GetLeaseExpiries.Instance;
+        yield return new LeaseExpiries([new LeaseExpiry("tickets", "buyer-3", 12, 5), new LeaseExpiry("t2", "b", 1, 6)]);
         yield return new AcquireTimedOut("tickets", 7);
         yield return new AcquireRefused("tickets", 7, "why");
         yield return new CancelAcquire("tickets", 7, "buyer-3");
@@ -174,6 +184,7 @@ public sealed class SimSerializerSpec : SimSpec
         ParticipantResult r => $"{r.Name}|{r.Role}|{r.Pid}|{string.Join(",", r.Figures.OrderBy(kv => kv.Key))}",
         Results rs => string.Join(";", rs.All.Select(Describe)),
         TicketWrites tw => string.Join(";", tw.All),
+        LeaseExpiries le => string.Join(";", le.All),
         SharedItems si => $"{si.Kind}|{string.Join(",", si.Items)}",
         PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",

@@ -27,17 +27,22 @@ public enum SemKind : byte
 /// <summary>
 /// Ask for one permit of the named lock of <paramref name="Kind"/>; <paramref name="Value"/> is a semaphore's initial
 /// value (1 for a lock). A zero timeout is a non-blocking try. An RLock asked again by its holder is granted at once,
-/// with the same token and one more count.
+/// with the same token and one more count. A <paramref name="Lease"/> above zero asks for a leased grant (see
+/// <see cref="RenewLease"/>); zero takes the lock's own lease, if it has one.
 /// </summary>
 public sealed record Acquire(
-    string Lock, long RequestId, string OwnerName, IActorRef Owner, TimeSpan Timeout, SemKind Kind = SemKind.Lock, int Value = 1)
+    string Lock, long RequestId, string OwnerName, IActorRef Owner, TimeSpan Timeout, SemKind Kind = SemKind.Lock, int Value = 1,
+    TimeSpan Lease = default)
     : IParticipantRequest
 {
     string IParticipantRequest.Participant => OwnerName;
 }
 
-/// <summary>The permit is yours. <paramref name="Token"/> is the fencing token: strictly increasing per lock name.</summary>
-public sealed record Granted(string Lock, long RequestId, long Token) : ISimMessage;
+/// <summary>
+/// The permit is yours. <paramref name="Token"/> is the fencing token: strictly increasing per lock name. With a
+/// <paramref name="Lease"/> above zero, the holding ends unless renewed (<see cref="RenewLease"/>) within the lease.
+/// </summary>
+public sealed record Granted(string Lock, long RequestId, long Token, TimeSpan Lease = default) : ISimMessage;
 
 public sealed record AcquireTimedOut(string Lock, long RequestId) : ISimMessage;
 
@@ -118,9 +123,14 @@ public sealed partial class LockManager : FencingActor
     // Local to this actor (a scheduled reminder to itself), so it never needs a wire format.
     private sealed record Deadline(string Lock, string OwnerName, long RequestId) : INoSerializationVerificationNeeded;
 
-    private sealed class Holder(long token, long requestId, string ownerName, IActorRef owner, int count)
+    private sealed class Holder(long token, long requestId, string ownerName, IActorRef owner, int count, TimeSpan lease)
     {
         public long Token { get; } = token;
+        public TimeSpan Lease { get; } = lease;
+
+        // Stopwatch timestamp after which the holding ends unless renewed (a leased grant only).
+        public long LeaseExpiresAt { get; set; }
+        public ICancelable? LeaseTimer { get; set; }
         public string OwnerName { get; } = ownerName;
         public IActorRef Owner { get; } = owner;
 
@@ -178,6 +188,7 @@ public sealed partial class LockManager : FencingActor
         ReceiveEvents();
         ReceiveBarriers();
         ReceiveDeadlocks();
+        ReceiveLeases();
     }
 
     protected override void OnParticipantExited(ParticipantExited m)
@@ -203,6 +214,8 @@ public sealed partial class LockManager : FencingActor
         base.PostStop();
         foreach (var waiter in _locks.Values.SelectMany(l => l.Waiters))
             waiter.Timer?.Cancel();
+        foreach (var holder in _locks.Values.SelectMany(l => l.Holders.Values))
+            holder.LeaseTimer?.Cancel();
         CancelPrimitiveTimers();
     }
 
@@ -240,7 +253,7 @@ public sealed partial class LockManager : FencingActor
     private void OnAcquire(Acquire m)
     {
         var kind = KindOf(m.Lock, m.Kind, m.Value, out var refusal);
-        refusal ??= BadTimeout(m.Timeout);
+        refusal ??= BadTimeout(m.Timeout) ?? BadLease(m.Lease);
         if (kind is null || refusal is not null)
         {
             Sender.Tell(new AcquireRefused(m.Lock, m.RequestId, refusal!));
@@ -253,7 +266,7 @@ public sealed partial class LockManager : FencingActor
         {
             // Reentry: the holder takes it again at once, as Python's RLock; one more release is owed.
             mine.RequestIds.Add(m.RequestId);
-            Sender.Tell(new Granted(m.Lock, m.RequestId, mine.Token));
+            Sender.Tell(new Granted(m.Lock, m.RequestId, mine.Token, mine.Lease));
             return;
         }
         if (kind.Value > 0 && named.Waiters.Count == 0)
@@ -290,17 +303,18 @@ public sealed partial class LockManager : FencingActor
         var request = waiter.Request;
         var token = ++named.Kind.LastToken;
         named.Kind.Value--;
-        var holder = new Holder(token, request.RequestId, request.OwnerName, request.Owner, waiter.Count);
+        var holder = new Holder(token, request.RequestId, request.OwnerName, request.Owner, waiter.Count, LeaseFor(request));
         named.Holders[token] = holder;
         WatchSession(request.Owner, request.OwnerName);
-        waiter.ReplyTo.Tell(waiter.Reply?.Invoke(token) ?? new Granted(lockName, request.RequestId, token));
+        StartLease(lockName, holder);
+        waiter.ReplyTo.Tell(waiter.Reply?.Invoke(token) ?? new Granted(lockName, request.RequestId, token, holder.Lease));
     }
 
     private void OnRelease(Release m)
     {
         if (!_locks.TryGetValue(m.Lock, out var named) || !named.Holders.TryGetValue(m.Token, out var holder))
         {
-            Sender.Tell(new ReleaseRefused(m.Lock, m.Token, $"token {m.Token} does not hold '{m.Lock}'"));
+            Sender.Tell(new ReleaseRefused(m.Lock, m.Token, WhyNotHeld(m.Lock, m.Token)));
             return;
         }
         if (holder.OwnerName != m.OwnerName)
@@ -393,6 +407,7 @@ public sealed partial class LockManager : FencingActor
     private void RemoveHolder(string lockName, NamedLock named, Holder holder)
     {
         named.Holders.Remove(holder.Token);
+        holder.LeaseTimer?.Cancel();
         var kind = named.Kind;
         // A BoundedSemaphore never goes above its bound, even when others' releases raised it while this was held.
         kind.Value = kind.Kind == SemKind.BoundedSemaphore ? Math.Min(kind.Value + 1, kind.Initial) : kind.Value + 1;

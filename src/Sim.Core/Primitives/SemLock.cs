@@ -17,6 +17,7 @@ public abstract class SemLock
     // Held tokens of this participant through this client, with their counts (an RLock's reentries); and the live handles.
     private readonly ConcurrentDictionary<long, int> _held = new();
     private readonly ConcurrentDictionary<LockHandle, byte> _handles = new();
+    private readonly Lazy<LeaseKeeper> _leaseKeeper;
 
     protected SemLock(IActorRef manager, string name, SemKind kind, int value, ClientLink link, IActorRef owner)
     {
@@ -30,7 +31,14 @@ public abstract class SemLock
         InitialValue = value;
         _link = link;
         Owner = owner;
+        _leaseKeeper = new Lazy<LeaseKeeper>(() => new LeaseKeeper(this));
     }
+
+    /// <summary>
+    /// The lease to ask for with every acquire (zero: the lock's own, if its scenario gave it one). A leased holding
+    /// ends unless this participant's node renews it in time, which it does by itself while it runs.
+    /// </summary>
+    public TimeSpan Lease { get; init; }
 
     public string Name { get; }
     public SemKind Kind { get; }
@@ -54,7 +62,7 @@ public abstract class SemLock
     public async Task<LockHandle?> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var requestId = NextRequestId();
-        var reply = await AskWithdrawingAsync(new Acquire(Name, requestId, OwnerName, Owner, timeout, Kind, InitialValue), requestId,
+        var reply = await AskWithdrawingAsync(new Acquire(Name, requestId, OwnerName, Owner, timeout, Kind, InitialValue, Lease), requestId,
             timeout + ReplyGrace, cancellationToken).ConfigureAwait(false);
         switch (reply)
         {
@@ -62,6 +70,8 @@ public abstract class SemLock
                 _held.AddOrUpdate(g.Token, 1, (_, count) => count + 1);
                 var handle = new LockHandle(this, g.Token);
                 _handles[handle] = 0;
+                if (g.Lease > TimeSpan.Zero)
+                    _leaseKeeper.Value.Track(g.Lease);
                 return handle;
             case AcquireTimedOut:
                 return null;
@@ -148,6 +158,17 @@ public abstract class SemLock
             handle.Retoken(to);
     }
 
+    /// <summary>The tokens this participant holds through this client (what its lease keeper renews).</summary>
+    internal IReadOnlyCollection<long> HeldTokens => _held.Keys.ToList();
+
+    /// <summary>The manager says the holding of <paramref name="token"/> has ended (its lease ran out): it guards nothing now.</summary>
+    internal void MarkLost(long token, string reason)
+    {
+        _held.TryRemove(token, out _);
+        foreach (var handle in _handles.Keys.Where(h => h.Token == token))
+            handle.MarkLost(reason);
+    }
+
     /// <summary>The holding of this participant through this client, if any: its token and count.</summary>
     internal (long Token, int Count)? Holding => _held.OrderBy(kv => kv.Key).Select(kv => ((long, int)?)(kv.Key, kv.Value)).FirstOrDefault();
 
@@ -218,6 +239,7 @@ public sealed class LockHandle : IAsyncDisposable
     private readonly SemLock _lock;
     private int _released;
     private long _token;
+    private string? _lostReason;
 
     internal LockHandle(SemLock semLock, long token)
     {
@@ -229,6 +251,17 @@ public sealed class LockHandle : IAsyncDisposable
     public long Token => Interlocked.Read(ref _token);
 
     public bool IsReleased => Volatile.Read(ref _released) == 1;
+
+    /// <summary>
+    /// True once the lock manager said this holding has ended without a release: its lease ran out while this process
+    /// was paused or cut off, and the lock passed on. Whatever is written with <see cref="Token"/> now is refused.
+    /// </summary>
+    public bool IsLost => Volatile.Read(ref _lostReason) is not null;
+
+    /// <summary>Why the holding was lost (null while it is not).</summary>
+    public string? LostReason => Volatile.Read(ref _lostReason);
+
+    internal void MarkLost(string reason) => Interlocked.CompareExchange(ref _lostReason, reason, null);
 
     internal SemLock Lock => _lock;
 
@@ -260,5 +293,5 @@ public sealed class LockHandle : IAsyncDisposable
     public string LockName => _lock.Name;
 
     public override string ToString() =>
-        $"{_lock.Kind}(name={_lock.Name}, owner={_lock.OwnerName}, token={Token}{(IsReleased ? ", released" : "")})";
+        $"{_lock.Kind}(name={_lock.Name}, owner={_lock.OwnerName}, token={Token}{(IsReleased ? ", released" : "")}{(IsLost ? ", lost" : "")})";
 }

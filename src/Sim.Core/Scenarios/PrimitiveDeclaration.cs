@@ -26,11 +26,17 @@ public enum PrimitiveKind
 /// </summary>
 public sealed record PrimitiveDeclaration(PrimitiveKind Kind, string Name, string Size = "0", string? Lock = null)
 {
+    /// <summary>
+    /// A lock's or semaphore's lease in ms (a number or a parameter's name; "0": none): every grant must be renewed
+    /// within it, and a holder that stops renewing (paused, cut off) loses the lock to the next waiter.
+    /// </summary>
+    public string LeaseMs { get; init; } = "0";
+
     /// <summary>The facts this primitive contributes after a run (names a check or figure may use).</summary>
     public IReadOnlyList<string> FactNames => Kind switch
     {
-        PrimitiveKind.Lock or PrimitiveKind.RLock => [$"{Name}.grants"],
-        PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore => [$"{Name}.grants", $"{Name}.value"],
+        PrimitiveKind.Lock or PrimitiveKind.RLock => [$"{Name}.grants", $"{Name}.lease_expiries"],
+        PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore => [$"{Name}.grants", $"{Name}.value", $"{Name}.lease_expiries"],
         PrimitiveKind.Queue or PrimitiveKind.JoinableQueue => [$"{Name}.put", $"{Name}.size", $"{Name}.redelivered"],
         PrimitiveKind.Value => [$"{Name}.value", $"{Name}.writes"],
         PrimitiveKind.Tickets => [$"{Name}.initial", $"{Name}.remaining", $"{Name}.writes", $"{Name}.unreported_writers"],

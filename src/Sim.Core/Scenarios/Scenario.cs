@@ -85,6 +85,13 @@ public sealed partial record Scenario
         return specs;
     }
 
+    /// <summary>The same scenario with a lease of <paramref name="leaseMs"/> on its lock <paramref name="lockName"/>.</summary>
+    public Scenario WithLease(string lockName, int leaseMs) => this with
+    {
+        Primitives = Primitives.Select(p => p.Name == lockName && p.SemKind is not null
+            ? p with { LeaseMs = leaseMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } : p).ToList(),
+    };
+
     /// <summary>The lock a <c>holder</c> fault refers to: its own, or the only lock the scenario declares.</summary>
     public string? HolderLock(ScenarioFault fault) =>
         fault.Lock ?? (Primitives.Where(p => p.SemKind is not null).ToList() is [var only] ? only.Name : null);
@@ -104,7 +111,11 @@ public sealed partial record Scenario
         if (specs.Count == 0)
             throw new ScenarioException($"scenario '{Name}' has no participants");
         foreach (var primitive in Primitives)
+        {
             ResolveInt(primitive.Size, $"primitives.{primitive.Name}.size");
+            if (ResolveInt(primitive.LeaseMs, $"primitives.{primitive.Name}.lease-ms") is < 0 or > 86_400_000)
+                throw new ScenarioException($"primitives.{primitive.Name}.lease-ms: '{primitive.LeaseMs}' is not between 0 and 86400000 ms");
+        }
         var duplicatePrimitive = Primitives.GroupBy(p => (p.Kind, p.Name)).FirstOrDefault(g => g.Count() > 1);
         if (duplicatePrimitive is not null)
             throw new ScenarioException($"two {PrimitiveDeclaration.KindName(duplicatePrimitive.Key.Kind)} primitives are named '{duplicatePrimitive.Key.Name}'");

@@ -29,7 +29,7 @@ public static class ScenarioLoader
     private static readonly string[] TopKeys =
         ["name", "description", "roles-assembly", "timeout-s", "on-deadlock", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
     private static readonly string[] GroupKeys = ["role", "count", "name", "parameters", "daemon"];
-    private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count", "lock"];
+    private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count", "lock", "lease-ms"];
     private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report"];
     private static readonly string[] SentinelKeys = ["queue", "after", "per"];
     private static readonly string[] CheckKeys = ["kind", "queue", "expression"];
@@ -150,11 +150,14 @@ public static class ScenarioLoader
             throw new ScenarioException($"{where}: a condition needs lock = ... (the name of its Lock or RLock)");
         if (kind != PrimitiveKind.Condition && lockName is not null)
             throw new ScenarioException($"{where}.lock: only a condition has a lock");
+        var leaseMs = items.TryGetValue("lease-ms", out var lm) ? Scalar(lm, $"{where}.lease-ms") : "0";
+        if (leaseMs != "0" && kind is not (PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore))
+            throw new ScenarioException($"{where}.lease-ms: only a lock, rlock, semaphore or bounded-semaphore has a lease");
         if (count > 1 && !name.Contains("{i}", StringComparison.Ordinal))
             throw new ScenarioException($"{where}.name: '{name}' needs {{i}} when count is {count}");
         for (var i = 1; i <= count; i++)
             yield return new PrimitiveDeclaration(kind, name.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), size,
-                lockName?.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+                lockName?.Replace("{i}", i.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)) { LeaseMs = leaseMs };
     }
 
     private static ScenarioSentinel Sentinel(HoconValue value, string where)

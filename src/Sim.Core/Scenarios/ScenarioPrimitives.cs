@@ -35,6 +35,9 @@ public sealed class ScenarioPrimitives
     /// <summary>The ledger's verdict, once <see cref="CollectFactsAsync"/> has read it (scenarios with an exactly-once check).</summary>
     public LedgerReport? Ledger { get; private set; }
 
+    /// <summary>The leases that ran out in the run (holders that stopped renewing), once <see cref="CollectFactsAsync"/> has asked.</summary>
+    public IReadOnlyList<LeaseExpiry> LeaseExpiries { get; private set; } = [];
+
     /// <summary>The first deadlock the lock manager found in the run, once <see cref="CollectFactsAsync"/> has asked.</summary>
     public DeadlockFound? Deadlock { get; private set; }
 
@@ -74,6 +77,12 @@ public sealed class ScenarioPrimitives
                     await coordinator.LockManager.Ask<BarrierState>(new BarrierCommand(primitive.Name, size, BarrierAction.State, coordinator.Link.Participant),
                         AskTimeout).ConfigureAwait(false);
                     break;
+                case PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore:
+                    var leaseMs = scenario.ResolveInt(primitive.LeaseMs, $"primitives.{primitive.Name}.lease-ms");
+                    if (leaseMs > 0)
+                        await coordinator.LockManager.Ask<LeaseSet>(new SetLease(primitive.Name, TimeSpan.FromMilliseconds(leaseMs)), AskTimeout)
+                            .ConfigureAwait(false);
+                    break;
                 case PrimitiveKind.Tickets:
                     if (declared._tickets is not null)
                         throw new ScenarioException($"primitives: one ticket file per scenario ('{declared._tickets.Value.Declaration.Name}' and '{primitive.Name}')");
@@ -99,6 +108,8 @@ public sealed class ScenarioPrimitives
         facts["deadlocks"] = deadlocks.Count;
         Deadlock = deadlocks.FirstOrDefault();
         var putBy = new Dictionary<string, long>(StringComparer.Ordinal);
+        var expiries = (await _coordinator.LockManager.Ask<LeaseExpiries>(GetLeaseExpiries.Instance, AskTimeout).ConfigureAwait(false)).All;
+        LeaseExpiries = expiries;
         foreach (var primitive in _scenario.Primitives)
         {
             var name = primitive.Name;
@@ -107,6 +118,7 @@ public sealed class ScenarioPrimitives
                 case PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore:
                     var state = await _coordinator.LockManager.Ask<LockState>(new GetLockState(name), AskTimeout).ConfigureAwait(false);
                     facts[$"{name}.grants"] = state.LastToken;
+                    facts[$"{name}.lease_expiries"] = expiries.Count(e => e.Lock == name);
                     if (primitive.Kind is PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore)
                         facts[$"{name}.value"] = state.LastToken == 0 && state.Value == 0 ? _scenario.ResolveInt(primitive.Size, name) : state.Value;
                     break;

@@ -70,9 +70,11 @@ internal static class Codecs
         Add<Acquire>("LA", (w, m) =>
             {
                 w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); w.Ref(m.Owner); w.Time(m.Timeout); w.Int((int)m.Kind); w.Int(m.Value);
+                w.Time(m.Lease);
             },
-            r => new Acquire(r.Str(), r.Long(), r.Str(), r.Ref(), r.Time(), r.Kind<SemKind>(), r.Int()));
-        Add<Granted>("LG", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Long(m.Token); }, r => new Granted(r.Str(), r.Long(), r.Long()));
+            r => new Acquire(r.Str(), r.Long(), r.Str(), r.Ref(), r.Time(), r.Kind<SemKind>(), r.Int(), r.Time()));
+        Add<Granted>("LG", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Long(m.Token); w.Time(m.Lease); },
+            r => new Granted(r.Str(), r.Long(), r.Long(), r.Time()));
         Add<AcquireTimedOut>("LT", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); }, r => new AcquireTimedOut(r.Str(), r.Long()));
         Add<AcquireRefused>("LF", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.Reason); }, r => new AcquireRefused(r.Str(), r.Long(), r.Str()));
         Add<CancelAcquire>("LC", (w, m) => { w.Str(m.Lock); w.Long(m.RequestId); w.Str(m.OwnerName); }, r => new CancelAcquire(r.Str(), r.Long(), r.Str()));
@@ -91,6 +93,21 @@ internal static class Codecs
                 w.List(m.Waiters, w.Str);
             },
             r => new LockState(r.Str(), r.Kind<SemKind>(), r.Int(), r.Int(), r.Long(), r.List(() => new LockHolderInfo(r.Str(), r.Long(), r.Int())), r.List(r.Str)));
+
+        // Leases
+        Add<SetLease>("LE", (w, m) => { w.Str(m.Lock); w.Time(m.Lease); }, r => new SetLease(r.Str(), r.Time()));
+        Add<LeaseSet>("LH", (w, m) => { w.Str(m.Lock); w.Time(m.Lease); }, r => new LeaseSet(r.Str(), r.Time()));
+        Add<RenewLease>("LN", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.OwnerName); }, r => new RenewLease(r.Str(), r.Long(), r.Str()));
+        Add<LeaseRenewed>("LW", (w, m) => { w.Str(m.Lock); w.Long(m.Token); }, r => new LeaseRenewed(r.Str(), r.Long()));
+        Add<LeaseLost>("LL", (w, m) => { w.Str(m.Lock); w.Long(m.Token); w.Str(m.Reason); }, r => new LeaseLost(r.Str(), r.Long(), r.Str()));
+        void Expiry(WireWriter w, LeaseExpiry m)
+        {
+            w.Str(m.Lock); w.Str(m.OwnerName); w.Long(m.Token); w.Long(m.AtUnixMs);
+        }
+        LeaseExpiry ReadExpiry(WireReader r) => new(r.Str(), r.Str(), r.Long(), r.Long());
+        Add<LeaseExpiry>("LY", Expiry, ReadExpiry);
+        Add<GetLeaseExpiries>("LK", (_, _) => { }, _ => GetLeaseExpiries.Instance);
+        Add<LeaseExpiries>("LM", (w, m) => w.List(m.All, e => Expiry(w, e)), r => new LeaseExpiries(r.List(() => ReadExpiry(r))));
 
         // Deadlocks
         void Found(WireWriter w, DeadlockFound m)
