@@ -140,7 +140,7 @@ public static class Cli
         var faults = new FaultOptions();
         var command = new Command("prodcons", "Producers and consumers, each its own process, around one queue actor; every item checked to be consumed exactly once.")
         {
-            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill,
+            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill, faults.Pause,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -237,10 +237,11 @@ public static class Cli
         var delayMs = IntOption("--delay-ms", "Pause between reading and writing the value, to widen the race", 0, 0, 60_000);
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var lease = LeaseOption();
         var faults = new FaultOptions();
         var command = new Command("counter", "Shared data without automatic locking: N processes increment one shared value, with the lock, without it, or atomically.")
         {
-            processes, increments, noLock, atomic, delayMs, json, timeout, faults.Terminate, faults.Kill,
+            processes, increments, noLock, atomic, delayMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
         };
         command.Validators.Add(result =>
         {
@@ -253,7 +254,7 @@ public static class Cli
                 parsed.GetValue(atomic) ? "atomic" : parsed.GetValue(noLock) ? "nolock" : "lock", parsed.GetValue(delayMs),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()));
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()), parsed.GetValue(lease));
             return await CounterScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
@@ -266,17 +267,18 @@ public static class Cli
         var holdMs = IntOption("--hold-ms", "Time each holder keeps the lock; 0 = an empty critical section", 0, 0, 60_000);
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
+        var lease = LeaseOption();
         var faults = new FaultOptions();
         var command = new Command("lock", "Mutual exclusion under contention: N processes acquire and release one lock; handoffs/s, acquire latency, every grant accounted for.")
         {
-            processes, acquires, holdMs, json, timeout, faults.Terminate, faults.Kill,
+            processes, acquires, holdMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var options = new LockOptions(parsed.GetValue(processes), parsed.GetValue(acquires), parsed.GetValue(holdMs),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"locker-{i}").ToList()));
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"locker-{i}").ToList()), parsed.GetValue(lease));
             return await LockScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
@@ -478,10 +480,11 @@ public static class Cli
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase (start, work) may take before the run is ended", 120, 1, 3600);
 
+        var lease = LeaseOption();
         var faults = new FaultOptions();
         var command = new Command("tickets", "Ticket grabbing: N buyer processes race for T tickets in a JSON file, with or without the lock.")
         {
-            buyers, tickets, noLock, delayMs, db, json, timeout, faults.Terminate, faults.Kill,
+            buyers, tickets, noLock, delayMs, db, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -492,23 +495,26 @@ public static class Cli
                 WritableFile("--db", dbPath, createFolder: parsed.GetValue(db) is null),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(buyers)).Select(i => $"buyer-{i}").ToList()));
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(buyers)).Select(i => $"buyer-{i}").ToList()), parsed.GetValue(lease));
             return await TicketsScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
     }
 
-    /// <summary><c>--terminate NAME@SECONDS</c> and <c>--kill NAME@SECONDS</c>, repeatable, for every scenario.</summary>
+    /// <summary><c>--terminate NAME@SECONDS</c>, <c>--kill NAME@SECONDS</c> and <c>--pause NAME@SECONDS[:DURATION]</c>, repeatable, for every scenario.</summary>
     private sealed class FaultOptions
     {
         public Option<string[]> Terminate { get; } = Create("--terminate", FaultAction.Terminate,
             "Send SIGTERM to participant NAME (or to the lock 'holder') SECONDS after the work starts; repeatable");
         public Option<string[]> Kill { get; } = Create("--kill", FaultAction.Kill,
             "Send SIGKILL to participant NAME (or to the lock 'holder') SECONDS after the work starts; repeatable");
+        public Option<string[]> Pause { get; } = Create("--pause", FaultAction.Pause,
+            "Stop participant NAME (or the lock 'holder') with SIGSTOP SECONDS after the work starts, and SIGCONT it DURATION seconds later (default 5); repeatable",
+            "NAME@SECONDS[:DURATION]");
 
-        private static Option<string[]> Create(string name, FaultAction action, string description)
+        private static Option<string[]> Create(string name, FaultAction action, string description, string helpName = "NAME@SECONDS")
         {
-            var option = new Option<string[]>(name) { Description = description, HelpName = "NAME@SECONDS" };
+            var option = new Option<string[]>(name) { Description = description, HelpName = helpName };
             option.Validators.Add(result =>
             {
                 foreach (var token in result.Tokens)
@@ -524,7 +530,7 @@ public static class Cli
         public IReadOnlyList<Fault> Read(ParseResult parsed, IReadOnlyCollection<string> participants)
         {
             var faults = new List<Fault>();
-            foreach (var (option, action) in new[] { (Terminate, FaultAction.Terminate), (Kill, FaultAction.Kill) })
+            foreach (var (option, action) in new[] { (Terminate, FaultAction.Terminate), (Kill, FaultAction.Kill), (Pause, FaultAction.Pause) })
             {
                 foreach (var text in parsed.GetValue(option) ?? [])
                 {
@@ -537,6 +543,11 @@ public static class Cli
             return faults;
         }
     }
+
+    /// <summary><c>--lease-ms</c> of the scenarios with a lock: what protects a run from a paused or cut-off holder.</summary>
+    private static Option<int> LeaseOption() => IntOption("--lease-ms",
+        "Lease of every grant of the lock: a holder that does not renew it in time (paused, cut off) loses it to the next waiter, whose higher token makes the stores refuse the old holder's writes; 0 = no lease",
+        0, 0, 3_600_000);
 
     /// <summary>An integer option whose errors name the option and the bad value.</summary>
     internal static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>

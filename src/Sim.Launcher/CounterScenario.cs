@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Sim.Launcher;
 
 public sealed record CounterOptions(int Processes, int Increments, string Mode, int DelayMs, string? JsonPath, TimeSpan Timeout,
-    IReadOnlyList<Fault> Faults);
+    IReadOnlyList<Fault> Faults, int LeaseMs = 0);
 
 /// <summary>
 /// The lesson's shared data without automatic locking: N processes each add 1 to a shared value K times by
@@ -21,7 +21,7 @@ public static class CounterScenario
         console.MarkupLineInterpolated(
             $"[bold]counter[/]: {options.Processes} processes x {options.Increments} increments, mode {options.Mode}, delay {options.DelayMs} ms");
         var scenario = BuiltInScenarios.Counter(options.Processes, options.Increments, options.Mode, options.DelayMs, options.Timeout,
-            options.Faults.Select(f => f.ToModel()).ToList());
+            options.Faults.Select(f => f.ToModel()).ToList()).WithLease(Sim.Core.Roles.Counter.LockName, options.LeaseMs);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("counter has no ticket file"),
             result => PresentAsync(options, result, console), cancellationToken);
     }

@@ -5,7 +5,8 @@ using Spectre.Console;
 
 namespace Sim.Launcher;
 
-public sealed record LockOptions(int Processes, int Acquires, int HoldMs, string? JsonPath, TimeSpan Timeout, IReadOnlyList<Fault> Faults);
+public sealed record LockOptions(int Processes, int Acquires, int HoldMs, string? JsonPath, TimeSpan Timeout, IReadOnlyList<Fault> Faults,
+    int LeaseMs = 0);
 
 /// <summary>
 /// N processes contend for one lock, each acquiring and releasing it K times: the lock manager's handoff rate
@@ -20,7 +21,7 @@ public static class LockScenario
         console.MarkupLineInterpolated(
             $"[bold]lock[/]: {options.Processes} process(es) x {options.Acquires} acquires, hold {options.HoldMs} ms");
         var scenario = BuiltInScenarios.Lock(options.Processes, options.Acquires, options.HoldMs, options.Timeout,
-            options.Faults.Select(f => f.ToModel()).ToList());
+            options.Faults.Select(f => f.ToModel()).ToList()).WithLease(Sim.Core.Roles.Locker.LockName, options.LeaseMs);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("lock has no ticket file"),
             result => Task.FromResult(Present(options, result, console)), cancellationToken);
     }

@@ -36,12 +36,7 @@ public static class ModelScenario
         var primitives = await ScenarioPrimitives.DeclareAsync(run.Coordinator, scenario, ticketFile);
         foreach (var spec in specs)
             run.Add(spec.Name, spec.Role, spec.Parameters, spec.Daemon, roles.AssemblyPath);
-        var faults = scenario.Faults.ToDictionary(
-            f => new Fault(f.Action == ScenarioFaultAction.Kill ? FaultAction.Kill : FaultAction.Terminate, f.Target, f.AtSeconds)
-            {
-                Lock = f.Target == ScenarioFault.Holder ? scenario.HolderLock(f) : null,
-                AfterReport = f.AfterReport,
-            });
+        var faults = scenario.Faults.ToDictionary(f => Fault.FromModel(f, scenario.HolderLock(f)));
 
         IReadOnlySet<string> endedByRun = new HashSet<string>();
         var shell = new ProcessShell(run);
@@ -70,8 +65,12 @@ public static class ModelScenario
         }).ToList();
         var facts = await primitives.CollectFactsAsync(participants);
         var applied = run.FaultOutcomes.Select(f => new AppliedFault(faults[f.Fault], f.Name, f.AtSeconds, f.Note)).ToList();
-        var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall, primitives.Deadlock);
-        return await present(new ProcessScenarioResult(run, primitives, phases, ScenarioReport.Evaluate(outcome), census, results, wall));
+        var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall, primitives.Deadlock,
+            primitives.LeaseExpiries) { ReleasedAt = phases.ReleasedAt };
+        var report = ScenarioReport.Evaluate(outcome);
+        foreach (var line in report.LeaseLines())
+            console.MarkupLineInterpolated($"[yellow]{line}[/]");
+        return await present(new ProcessScenarioResult(run, primitives, phases, report, census, results, wall));
     }
 
     /// <summary>The report of any model scenario: the process table with its columns, figures, checks, and the JSON.</summary>
@@ -128,10 +127,10 @@ public static class ModelScenario
     public static void AddModelReport(JsonObject json, ScenarioReport report)
     {
         var model = report.ToJson(withParticipants: false);
-        foreach (var key in new[] { "figures", "checks", "facts" })
+        foreach (var key in new[] { "figures", "checks", "facts", "lease_expiries" })
         {
-            if (!json.ContainsKey(key))
-                json[key] = model[key]!.DeepClone();
+            if (!json.ContainsKey(key) && model[key] is { } value)
+                json[key] = value.DeepClone();
         }
     }
 

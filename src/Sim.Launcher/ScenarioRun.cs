@@ -273,19 +273,62 @@ public sealed class ScenarioRun : IAsyncDisposable
         else
         {
             var signalled = DateTimeOffset.UtcNow;
-            if (fault.Action == FaultAction.Kill)
+            string? note = null;
+            TimeSpan? resumeAfter = null;
+            switch (fault.Action)
             {
-                process.Kill();
-                // A SIGKILL is certain death: said at once, not once the process is reaped (as in-process runs do).
-                Coordinator.ReportExited(process.Name, -9);
+                case FaultAction.Kill:
+                    process.Kill();
+                    // A SIGKILL is certain death: said at once, not once the process is reaped (as in-process runs do).
+                    Coordinator.ReportExited(process.Name, -9);
+                    break;
+                case FaultAction.Pause:
+                    var duration = fault.Duration ?? Sim.Core.Scenarios.ScenarioFault.DefaultPause;
+                    process.Pause();
+                    resumeAfter = duration;
+                    note = $"paused for {duration.TotalSeconds:0.###} s";
+                    break;
+                default:
+                    process.Terminate();
+                    break;
             }
-            else
-                process.Terminate();
-            outcome = new FaultOutcome(fault, name, process.Pid, at, signalled, null);
-            _progress($"{fault.Action.ToString().ToLowerInvariant()} {name} (pid {process.Pid}) at {at:0.000} s");
+            outcome = new FaultOutcome(fault, name, process.Pid, at, signalled, note);
+            _progress($"{fault.Action.ToString().ToLowerInvariant()} {name} (pid {process.Pid}) at {at:0.000} s{(note is null ? "" : $", {note}")}");
+            lock (_faultOutcomes)
+                _faultOutcomes.Add(outcome);
+            if (resumeAfter is { } pause)
+                await ResumeAfterAsync(process, pause).ConfigureAwait(false);
+            return;
         }
         lock (_faultOutcomes)
             _faultOutcomes.Add(outcome);
+    }
+
+    /// <summary>
+    /// Lets a paused participant run on after <paramref name="duration"/>; also when the run ends first, so that nothing
+    /// is left stopped (a stopped process would not act on a SIGTERM).
+    /// </summary>
+    private async Task ResumeAfterAsync(SimProcess process, TimeSpan duration)
+    {
+        try
+        {
+            await Task.Delay(duration, _stopSampling.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // the run is ending: resume now
+        }
+        if (!process.IsAlive)
+            return;
+        try
+        {
+            process.Resume();
+            _progress($"resume {process.Name} (pid {process.Pid}) at {(_clock.Elapsed - (_releasedAt ?? TimeSpan.Zero)).TotalSeconds:0.000} s");
+        }
+        catch (InvalidOperationException e)
+        {
+            _progress($"could not resume {process.Name}: {e.Message}");
+        }
     }
 
     /// <summary>

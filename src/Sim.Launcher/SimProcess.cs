@@ -306,6 +306,15 @@ public sealed class SimProcess : IDisposable
     public void Kill() => Signal(Posix.SIGKILL, group: false, refusalThrows: true);
 
     /// <summary>
+    /// SIGSTOP to the process alone: it stands still, as in a long GC or a stalled VM, holding whatever it holds; nothing
+    /// in it runs (not even its lease renewals) until <see cref="Resume"/>. Refusal as for <see cref="Terminate"/>.
+    /// </summary>
+    public void Pause() => Signal(Posix.SIGSTOP, group: false, refusalThrows: true);
+
+    /// <summary>SIGCONT: a paused process runs on from where it stood (refusal as for <see cref="Terminate"/>).</summary>
+    public void Resume() => Signal(Posix.SIGCONT, group: false, refusalThrows: true);
+
+    /// <summary>
     /// SIGTERM to the participant's whole process group, so nothing it started is left orphaned. A clean-up call:
     /// a refused pooled node is reported in its stderr tail, not thrown.
     /// </summary>
@@ -412,6 +421,8 @@ internal static class Posix
 {
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
+    public const int SIGCONT = 18;
+    public const int SIGSTOP = 19;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EEXIST = 17;

@@ -9,7 +9,7 @@ namespace Sim.Launcher;
 
 public sealed record TicketsOptions(
     int Buyers, int Tickets, bool UseLock, int DelayMs, string DbPath, string? JsonPath, TimeSpan Timeout,
-    IReadOnlyList<Fault> Faults);
+    IReadOnlyList<Fault> Faults, int LeaseMs = 0);
 
 /// <summary>
 /// The lesson's ticket grabbing: one buyer process per buyer, a real JSON ticket file, the lock manager.
@@ -23,7 +23,8 @@ public static class TicketsScenario
         console.MarkupLineInterpolated($"[bold]tickets[/]: {options.Buyers} buyers, {options.Tickets} tickets, {mode}, delay {options.DelayMs} ms, db {Path.GetFullPath(options.DbPath)}");
         // The lesson's scenario is an instance of the model; only its table and JSON are its own.
         var faults = options.Faults.Select(f => f.ToModel()).ToList();
-        var scenario = BuiltInScenarios.Tickets(options.Buyers, options.Tickets, options.UseLock, options.DelayMs, options.Timeout, faults);
+        var scenario = BuiltInScenarios.Tickets(options.Buyers, options.Tickets, options.UseLock, options.DelayMs, options.Timeout, faults)
+            .WithLease(Buyer.LockName, options.LeaseMs);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => options.DbPath,
             result => Task.FromResult(Present(options, result, console)), cancellationToken);
     }
@@ -35,7 +36,7 @@ public static class TicketsScenario
         var file = result.Primitives.TicketFile!;
         long Value(string name) => report.Figure(name) ?? 0;
         var (sold, landedUnreported, remaining) = (Value("sold"), Value("landed_unreported"), Value("remaining"));
-        var (oversold, lostUpdates) = (Value("oversold"), Value("lost_updates"));
+        var (oversold, lostUpdates, refused) = (Value("oversold"), Value("lost_updates"), Value("refused_writes"));
         var handoverMs = HandoverAfterKill(run.FaultOutcomes, results.Values);
         var unexpectedExits = run.UnexpectedExits();
         var consistent = oversold == 0 && lostUpdates == 0;
@@ -49,7 +50,8 @@ public static class TicketsScenario
             results.TryGetValue(process.Name, out var r);
             table.AddRow(process.Name, process.Pid?.ToString() ?? "-", Markup.Escape(process.Host),
                 Figure(r, "searched"), Figure(r, "seen"),
-                r is null ? "-" : r.Figures.GetValueOrDefault("bought") == 1 ? "[green]yes[/]" : "no",
+                r is null ? "-" : r.Figures.GetValueOrDefault("bought") == 1 ? "[green]yes[/]"
+                    : r.Figures.GetValueOrDefault("rejected") == 1 ? "[yellow]refused[/]" : "no",
                 r is null || r.Figures.GetValueOrDefault("token") == 0 ? "-" : r.Figures["token"].ToString(),
                 RunReport.ExitCell(process, process.ExitCode == 0),
                 RunReport.EndedSeconds(run, process));
@@ -58,8 +60,9 @@ public static class TicketsScenario
 
         var verdict = consistent ? "[green]consistent[/]" : "[red]INCONSISTENT: the race the lock prevents[/]";
         var unreported = landedUnreported > 0 ? $" (+{landedUnreported} by killed buyers)" : "";
+        var refusedText = refused > 0 ? $", stale writes refused {refused}" : "";
         console.MarkupLine(
-            $"initial {options.Tickets}, sold {sold}{unreported}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}: {verdict}");
+            $"initial {options.Tickets}, sold {sold}{unreported}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}{refusedText}: {verdict}");
         console.MarkupLine(
             $"all ready after {ready.TotalSeconds:0.000} s, work {result.Phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
         if (handoverMs is { } ms)
@@ -82,6 +85,7 @@ public static class TicketsScenario
                     ["remaining"] = remaining,
                     ["oversold"] = oversold,
                     ["lost_updates"] = lostUpdates,
+                    ["refused_writes"] = refused,
                 },
                 ["timing"] = RunReport.Timing(ready, result.Phases.Work.TotalSeconds, wall),
                 ["db"] = file.Path,

@@ -35,6 +35,8 @@ public sealed class InProcessScenarioRunner
         foreach (var (name, create) in _extraRoles)
             roles[name] = create;
         scenario.Validate(roles.Keys);
+        if (scenario.Faults.FirstOrDefault(f => f.Action == ScenarioFaultAction.Pause) is { } pause)
+            throw new ScenarioException($"a pause ({pause.Target}@{pause.AtSeconds}) stops a whole process (SIGSTOP): run this scenario with the process runner");
         var specs = scenario.Expand();
 
         var clock = Stopwatch.StartNew();
@@ -92,7 +94,8 @@ public sealed class InProcessScenarioRunner
             var outcomes = participants.Select(p => new ParticipantOutcome(p.Spec, p.ExitCode, hit.Contains(p.Name),
                 endedByRun.Contains(p.Name) && p.ExitCode == -15, results.GetValueOrDefault(p.Name))).ToList();
             var facts = await primitives.CollectFactsAsync(outcomes).ConfigureAwait(false);
-            var outcome = new ScenarioOutcome(scenario, outcomes, facts, applied, failure, ready, done - released, wall, primitives.Deadlock);
+            var outcome = new ScenarioOutcome(scenario, outcomes, facts, applied, failure, ready, done - released, wall, primitives.Deadlock,
+                primitives.LeaseExpiries);
             return ScenarioReport.Evaluate(outcome);
         }
         finally

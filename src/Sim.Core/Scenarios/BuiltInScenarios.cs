@@ -43,6 +43,8 @@ public static class BuiltInScenarios
                 ScenarioFigure.Of("remaining", "tickets.remaining"),
                 ScenarioFigure.Computed("oversold", v => v.Figure("sold") + v.Figure("landed_unreported") - v.Fact("tickets.initial") is { } over ? Math.Max(0, over) : null),
                 ScenarioFigure.Of("lost_updates", "sold + landed_unreported - (tickets.initial - remaining)"),
+                // A holder that lost its lease (paused, cut off) and wrote afterwards: the store refused its stale token.
+                ScenarioFigure.Of("refused_writes", "count(rejected)"),
             ],
             Checks = useLock ? [new ExpressionCheck("oversold == 0"), new ExpressionCheck("lost_updates == 0")] : [],
             Columns = ["searched", "seen", "bought", "token"],

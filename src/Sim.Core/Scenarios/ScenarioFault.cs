@@ -1,10 +1,14 @@
 namespace Sim.Core.Scenarios;
 
-/// <summary>Kill ends a participant at once (SIGKILL); terminate lets it say goodbye first (SIGTERM).</summary>
+/// <summary>
+/// Kill ends a participant at once (SIGKILL); terminate lets it say goodbye first (SIGTERM); pause stops it for a while
+/// (SIGSTOP, then SIGCONT after <see cref="ScenarioFault.Duration"/>), holding whatever it holds.
+/// </summary>
 public enum ScenarioFaultAction
 {
     Terminate,
     Kill,
+    Pause,
 }
 
 /// <summary>
@@ -17,6 +21,12 @@ public sealed record ScenarioFault(ScenarioFaultAction Action, string Target, do
 {
     public const string Holder = "holder";
 
+    /// <summary>How long a pause lasts.</summary>
+    public static readonly TimeSpan DefaultPause = TimeSpan.FromSeconds(5);
+
     /// <summary>Due <see cref="AtSeconds"/> after the target has reported, rather than after the work starts.</summary>
     public bool AfterReport { get; init; }
+
+    /// <summary>A pause's length (<see cref="DefaultPause"/> unless given); null for the other faults.</summary>
+    public TimeSpan? Duration { get; init; }
 }

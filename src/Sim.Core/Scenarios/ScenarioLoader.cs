@@ -30,7 +30,7 @@ public static class ScenarioLoader
         ["name", "description", "roles-assembly", "timeout-s", "on-deadlock", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
     private static readonly string[] GroupKeys = ["role", "count", "name", "parameters", "daemon"];
     private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count", "lock", "lease-ms"];
-    private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report"];
+    private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report", "duration-s"];
     private static readonly string[] SentinelKeys = ["queue", "after", "per"];
     private static readonly string[] CheckKeys = ["kind", "queue", "expression"];
 
@@ -172,18 +172,29 @@ public static class ScenarioLoader
     {
         var items = Object(value, where);
         Known(items, FaultKeys, where);
-        var actionText = items.TryGetValue("action", out var a) ? Scalar(a, $"{where}.action") : throw new ScenarioException($"{where}: no action = kill|terminate");
+        var actionText = items.TryGetValue("action", out var a) ? Scalar(a, $"{where}.action") : throw new ScenarioException($"{where}: no action = kill|terminate|pause");
         var action = actionText switch
         {
             "kill" => ScenarioFaultAction.Kill,
             "terminate" => ScenarioFaultAction.Terminate,
-            _ => throw new ScenarioException($"{where}.action: '{actionText}' is not kill or terminate"),
+            "pause" => ScenarioFaultAction.Pause,
+            _ => throw new ScenarioException($"{where}.action: '{actionText}' is not kill, terminate or pause"),
         };
+        TimeSpan? duration = null;
+        if (items.TryGetValue("duration-s", out var ds))
+        {
+            if (action != ScenarioFaultAction.Pause)
+                throw new ScenarioException($"{where}.duration-s: only a pause lasts a while");
+            duration = TimeSpan.FromSeconds(Number(ds, $"{where}.duration-s", 0, 86_400));
+        }
+        else if (action == ScenarioFaultAction.Pause)
+            duration = ScenarioFault.DefaultPause;
         var target = items.TryGetValue("target", out var t) ? Scalar(t, $"{where}.target") : throw new ScenarioException($"{where}: no target = NAME|holder");
         var at = items.TryGetValue("at-s", out var s) ? Number(s, $"{where}.at-s", 0, 86_400) : 0;
         return new ScenarioFault(action, target, at, items.TryGetValue("lock", out var l) ? Scalar(l, $"{where}.lock") : null)
         {
             AfterReport = items.TryGetValue("after-report", out var ar) && Bool(ar, $"{where}.after-report"),
+            Duration = duration,
         };
     }
 

@@ -16,7 +16,8 @@ public sealed record AppliedFault(ScenarioFault Fault, string? Name, double? AtS
 /// <summary>
 /// Everything a shell (real processes, or actor systems in a test) observed of one run: the participants' ends and
 /// reports, the facts the coordinator's primitives recorded, the faults, the phases' times, and why the run failed if
-/// it did, and the first deadlock the lock manager found, if any. The same outcome gives the same report whichever shell produced it.
+/// it did, the first deadlock the lock manager found, if any, and the leases that ran out. The same outcome gives the
+/// same report whichever shell produced it.
 /// </summary>
 public sealed record ScenarioOutcome(
     Scenario Scenario,
@@ -27,4 +28,9 @@ public sealed record ScenarioOutcome(
     TimeSpan Ready,
     TimeSpan Work,
     TimeSpan Wall,
-    DeadlockFound? Deadlock = null);
+    DeadlockFound? Deadlock = null,
+    IReadOnlyList<LeaseExpiry>? LeaseExpiries = null)
+{
+    /// <summary>When the work phase started, to place the lease expiries in it (unknown: null).</summary>
+    public DateTimeOffset? ReleasedAt { get; init; }
+}

@@ -34,6 +34,13 @@ public sealed record ScenarioReport(
         return new ScenarioReport(outcome, figures, checks, outcome.Participants.Where(p => p.Unexpected).ToList());
     }
 
+    /// <summary>One line per lease that ran out: who lost which lock, with which token, when in the work phase.</summary>
+    public IEnumerable<string> LeaseLines() =>
+        (Outcome.LeaseExpiries ?? []).Select(e =>
+            $"the lease of '{e.Lock}' held by {e.OwnerName} (token {e.Token}) ran out" +
+            (Outcome.ReleasedAt is { } released ? $" at {(DateTimeOffset.FromUnixTimeMilliseconds(e.AtUnixMs) - released).TotalSeconds:0.000} s" : "") +
+            ": the lock passed on, and the stores refuse that token from now on");
+
     /// <summary>A deadlock as JSON: <c>{cycle: [{participant, holds, wants, held_by}], blocked: [...]}</c>.</summary>
     public static JsonObject DeadlockJson(DeadlockFound deadlock) => new()
     {
@@ -79,6 +86,14 @@ public sealed record ScenarioReport(
         };
         if (outcome.Deadlock is { } deadlock)
             json["deadlock"] = DeadlockJson(deadlock);
+        if (outcome.LeaseExpiries is { Count: > 0 } expiries)
+            json["lease_expiries"] = new JsonArray(expiries.Select(e => (JsonNode)new JsonObject
+            {
+                ["lock"] = e.Lock,
+                ["holder"] = e.OwnerName,
+                ["token"] = e.Token,
+                ["at_s"] = outcome.ReleasedAt is { } released ? Math.Round((DateTimeOffset.FromUnixTimeMilliseconds(e.AtUnixMs) - released).TotalSeconds, 3) : null,
+            }).ToArray());
         if (withParticipants)
         {
             json["participants"] = new JsonArray(outcome.Participants.Select(p =>
