@@ -50,7 +50,7 @@ public static class CounterScenario
         var verdict = Verdict(options.Mode, lost);
         var unfinished = planned > expected ? $" ({planned - expected} increments of ended processes never done)" : "";
         console.MarkupLine($"expected {expected}{unfinished}, final {final}, lost updates {lost}: {verdict}");
-        console.MarkupLine($"all ready after {phases.Ready.TotalSeconds:0.000} s, work {phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
+        console.MarkupLine(phases.Summary(wall));
         RunReport.PrintEnd(console, census, phases.Failure, unexpectedExits);
 
         if (options.JsonPath is not null)
@@ -68,7 +68,7 @@ public static class CounterScenario
                 ["writes_by"] = new JsonObject(stats.WritesBy.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                     .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                 ["stale_writes_refused"] = stats.StaleRefused,
-                ["timing"] = RunReport.Timing(phases.Ready, phases.Work.TotalSeconds, wall),
+                ["timing"] = RunReport.Timing(phases, phases.Work.TotalSeconds, wall),
             };
             RunReport.AddRunFacts(json, run, census, results);
             ModelScenario.AddModelReport(json, report);

@@ -50,7 +50,7 @@ public static class LockScenario
         }
         console.Write(table);
         console.MarkupLine($"{grants} grants, tokens 1..{grants} each once: {(tokensInSequence ? "[green]yes[/]" : "[red]NO[/]")}");
-        console.MarkupLine($"{handoffs:0} handoffs/s over {workSeconds:0.000} s; acquire median {acquireMedian:0} us, p99 {acquireP99} us; all ready after {phases.Ready.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
+        console.MarkupLine($"{handoffs:0} handoffs/s over {workSeconds:0.000} s; acquire median {acquireMedian:0} us, p99 {acquireP99} us; {phases.Summary(wall)}");
         RunReport.PrintEnd(console, census, phases.Failure, unexpectedExits);
 
         if (options.JsonPath is not null)
@@ -65,7 +65,7 @@ public static class LockScenario
                 ["handoffs_per_s"] = Math.Round(handoffs, 1),
                 ["acquire_us_median"] = acquireMedian,
                 ["acquire_us_p99"] = acquireP99,
-                ["timing"] = RunReport.Timing(phases.Ready, workSeconds, wall),
+                ["timing"] = RunReport.Timing(phases, workSeconds, wall),
             };
             RunReport.AddRunFacts(json, run, census, results);
             ModelScenario.AddModelReport(json, report);

@@ -101,7 +101,7 @@ public static class ModelScenario
                 console.MarkupLineInterpolated($"[red]FAILED[/] {check.Name} ({check.Detail})");
         }
         console.MarkupLine(
-            $"all ready after {result.Phases.Ready.TotalSeconds:0.000} s, work {result.Phases.Work.TotalSeconds:0.000} s, wall {result.Wall.TotalSeconds:0.000} s");
+            Markup.Escape(result.Phases.Summary(result.Wall)));
         if (report.Outcome.Deadlock is { } deadlock)
         {
             console.MarkupLineInterpolated($"[red]deadlock ({(scenario.OnDeadlock == DeadlockPolicy.Fail ? "the run was ended" : "the run went on")}):[/]");

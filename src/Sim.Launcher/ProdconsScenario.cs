@@ -99,7 +99,7 @@ public static class ProdconsScenario
                 },
                 ["per_consumer"] = new JsonObject(ledger.PerConsumer.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                 ["throughput_items_per_s"] = Math.Round(throughput, 1),
-                ["timing"] = RunReport.Timing(ready, workSeconds, wall),
+                ["timing"] = RunReport.Timing(phases, workSeconds, wall),
             };
             RunReport.AddRunFacts(json, run, census, results);
             ModelScenario.AddModelReport(json, report);

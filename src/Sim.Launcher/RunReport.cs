@@ -6,10 +6,11 @@ namespace Sim.Launcher;
 /// <summary>The parts of a run's JSON that every scenario shares.</summary>
 public static class RunReport
 {
-    public static JsonObject Timing(TimeSpan ready, double workSeconds, TimeSpan wall) => new()
+    /// <summary>The timing of a run; a phase it never reached is null.</summary>
+    public static JsonObject Timing(RunPhases phases, double workSeconds, TimeSpan wall) => new()
     {
-        ["ready_s"] = Math.Round(ready.TotalSeconds, 4),
-        ["work_s"] = Math.Round(workSeconds, 4),
+        ["ready_s"] = phases.ReadyReached ? Math.Round(phases.Ready.TotalSeconds, 4) : null,
+        ["work_s"] = phases.WorkReached ? Math.Round(workSeconds, 4) : null,
         ["wall_s"] = Math.Round(wall.TotalSeconds, 4),
     };
 

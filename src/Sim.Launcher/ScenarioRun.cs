@@ -6,10 +6,23 @@ using Sim.Launcher.Cluster;
 
 namespace Sim.Launcher;
 
-/// <summary>When the phases of a run ended (from the run's start), and why it failed if it did.</summary>
+/// <summary>
+/// When the phases of a run ended (from the run's start), and why it failed if it did. A phase the run never reached
+/// (everyone ready, the release) stays zero and is shown as not reached, never as a time.
+/// </summary>
 public sealed record RunPhases(TimeSpan Ready, TimeSpan Released, TimeSpan Done, DateTimeOffset ReleasedAt, string? Failure)
 {
-    public TimeSpan Work => Done - Released;
+    public bool ReadyReached => Ready > TimeSpan.Zero;
+
+    /// <summary>The work started (everyone was released).</summary>
+    public bool WorkReached => Released > TimeSpan.Zero;
+
+    public TimeSpan Work => WorkReached && Done > Released ? Done - Released : TimeSpan.Zero;
+
+    /// <summary>"all ready after 1.234 s, work 2.345 s, wall 3.456 s"; "all ready: not reached" for a phase that never came.</summary>
+    public string Summary(TimeSpan wall, double? workSeconds = null) =>
+        (ReadyReached ? $"all ready after {Ready.TotalSeconds:0.000} s, " : "all ready: not reached, ") +
+        (WorkReached ? $"work {workSeconds ?? Work.TotalSeconds:0.000} s, " : "work: not reached, ") + $"wall {wall.TotalSeconds:0.000} s";
 }
 
 /// <summary>A run failed in a way the user should read as one line (a participant crashed, a phase timed out).</summary>

@@ -64,7 +64,7 @@ public static class TicketsScenario
         console.MarkupLine(
             $"initial {options.Tickets}, sold {sold}{unreported}, remaining {remaining}, oversold {oversold}, lost updates {lostUpdates}{refusedText}: {verdict}");
         console.MarkupLine(
-            $"all ready after {ready.TotalSeconds:0.000} s, work {result.Phases.Work.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
+            $"{result.Phases.Summary(wall)}, peak RSS per buyer {run.MaxPeakRssMb?.ToString("0.0") ?? "?"} MiB (max)");
         if (handoverMs is { } ms)
             console.MarkupLine($"the lock passed to the next buyer {ms} ms after its holder was killed");
         RunReport.PrintEnd(console, census, failure, unexpectedExits);
@@ -87,7 +87,7 @@ public static class TicketsScenario
                     ["lost_updates"] = lostUpdates,
                     ["refused_writes"] = refused,
                 },
-                ["timing"] = RunReport.Timing(ready, result.Phases.Work.TotalSeconds, wall),
+                ["timing"] = RunReport.Timing(result.Phases, result.Phases.Work.TotalSeconds, wall),
                 ["db"] = file.Path,
             };
             json["timing"]!["handover_after_kill_ms"] = handoverMs;

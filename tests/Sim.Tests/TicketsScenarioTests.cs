@@ -73,6 +73,21 @@ public sealed class TicketsScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task Phases_a_failed_run_never_reached_are_shown_as_not_reached_not_as_times()
+    {
+        // 20 buyers cannot all be ready within 1 s on this machine: the run fails before the work starts.
+        var run = await SimCli.RunAsync(HardTimeout, "tickets", "--buyers", "20", "--timeout", "1", "--db", Db, "--json", Json);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("all ready: not reached, work: not reached", run.Stdout);
+        Assert.DoesNotContain(" -", run.Stdout.Split('\n').First(l => l.Contains("not reached")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Json));
+        var timing = doc.RootElement.GetProperty("timing");
+        Assert.Equal(JsonValueKind.Null, timing.GetProperty("ready_s").ValueKind);
+        Assert.Equal(JsonValueKind.Null, timing.GetProperty("work_s").ValueKind);
+        Assert.Equal(0, doc.RootElement.GetProperty("zombies").GetInt32());
+    }
+
+    [Fact]
     public async Task Without_the_lock_the_race_oversells_and_is_reported()
     {
         // Every buyer reads before any writes: with 500 ms between read and write this cannot pass by luck.

@@ -79,8 +79,9 @@ public sealed record ScenarioReport(
             ["unexpected_exits"] = new JsonArray(UnexpectedExits.Select(p => (JsonNode)p.Spec.Name).ToArray()),
             ["timing"] = new JsonObject
             {
-                ["ready_s"] = Math.Round(outcome.Ready.TotalSeconds, 4),
-                ["work_s"] = Math.Round(outcome.Work.TotalSeconds, 4),
+                // Zero: the phase was never reached (nobody was ready; the work never started).
+                ["ready_s"] = outcome.Ready > TimeSpan.Zero ? Math.Round(outcome.Ready.TotalSeconds, 4) : null,
+                ["work_s"] = outcome.Ready > TimeSpan.Zero ? Math.Round(outcome.Work.TotalSeconds, 4) : null,
                 ["wall_s"] = Math.Round(outcome.Wall.TotalSeconds, 4),
             },
         };
