@@ -24,6 +24,13 @@ public static class SimConfig
     /// </summary>
     public const string OverrideVariable = "SIM_AKKA_CONFIG";
 
+    /// <summary>
+    /// Akka.Remote's throttling transport adapter under every connection (as Akka's multi-node test conductor uses it),
+    /// so that the coordinator can cut one participant off and heal it. Only for runs with a partition fault: it adds a
+    /// step to every message received. Every node of the run must have it (it changes the addresses' protocol).
+    /// </summary>
+    public const string PartitionableConfig = "akka.remote.dot-netty.tcp.applied-adapters = [trttl]";
+
     /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
     public static Config Node(string host = "127.0.0.1", int port = 0, string? extra = null)
     {

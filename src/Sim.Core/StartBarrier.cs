@@ -25,6 +25,15 @@ public sealed record ReleaseBarrier : ISimMessage
 
 public sealed record BarrierReleased(int Waiting) : ISimMessage;
 
+/// <summary>
+/// Where participant <paramref name="Name"/>'s node is (the address its Ready came from), for faults that act on the
+/// network between it and the coordinator. Asked on the coordinator's own node only, so it has no wire format.
+/// </summary>
+public sealed record GetParticipantAddress(string Name) : INoSerializationVerificationNeeded;
+
+/// <summary><paramref name="Address"/>: null if that participant never said it was ready.</summary>
+public sealed record ParticipantAddress(string Name, Address? Address) : INoSerializationVerificationNeeded;
+
 // ---- Actor ----------------------------------------------------------------------------------
 
 /// <summary>
@@ -37,6 +46,7 @@ public sealed class StartBarrier : FencingActor
 
     private readonly Dictionary<string, IActorRef> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ready = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Address> _addresses = new(StringComparer.Ordinal);
     private readonly List<(int Count, IActorRef ReplyTo)> _watchers = new();
     private Go? _released;
 
@@ -47,12 +57,14 @@ public sealed class StartBarrier : FencingActor
         Receive<Ready>(m =>
         {
             _ready.Add(m.Name);
+            _addresses[m.Name] = Sender.Path.Address;
             if (_released is not null)
                 Sender.Tell(_released);
             else
                 _waiting[m.Name] = Sender;
             NotifyWatchers();
         });
+        Receive<GetParticipantAddress>(m => Sender.Tell(new ParticipantAddress(m.Name, _addresses.GetValueOrDefault(m.Name))));
         Receive<AwaitReady>(m =>
         {
             _watchers.Add((m.Count, Sender));

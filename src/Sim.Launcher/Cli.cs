@@ -140,7 +140,7 @@ public static class Cli
         var faults = new FaultOptions();
         var command = new Command("prodcons", "Producers and consumers, each its own process, around one queue actor; every item checked to be consumed exactly once.")
         {
-            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill, faults.Pause,
+            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -241,7 +241,7 @@ public static class Cli
         var faults = new FaultOptions();
         var command = new Command("counter", "Shared data without automatic locking: N processes increment one shared value, with the lock, without it, or atomically.")
         {
-            processes, increments, noLock, atomic, delayMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
+            processes, increments, noLock, atomic, delayMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.Validators.Add(result =>
         {
@@ -271,7 +271,7 @@ public static class Cli
         var faults = new FaultOptions();
         var command = new Command("lock", "Mutual exclusion under contention: N processes acquire and release one lock; handoffs/s, acquire latency, every grant accounted for.")
         {
-            processes, acquires, holdMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
+            processes, acquires, holdMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -484,7 +484,7 @@ public static class Cli
         var faults = new FaultOptions();
         var command = new Command("tickets", "Ticket grabbing: N buyer processes race for T tickets in a JSON file, with or without the lock.")
         {
-            buyers, tickets, noLock, delayMs, db, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause,
+            buyers, tickets, noLock, delayMs, db, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -511,6 +511,9 @@ public static class Cli
         public Option<string[]> Pause { get; } = Create("--pause", FaultAction.Pause,
             "Stop participant NAME (or the lock 'holder') with SIGSTOP SECONDS after the work starts, and SIGCONT it DURATION seconds later (default 5); repeatable",
             "NAME@SECONDS[:DURATION]");
+        public Option<string[]> Partition { get; } = Create("--partition", FaultAction.Partition,
+            "Cut participant NAME (or the lock 'holder') off from the coordinator SECONDS after the work starts (nothing passes either way), and heal the link DURATION seconds later (default 5); repeatable",
+            "NAME@SECONDS[:DURATION]");
 
         private static Option<string[]> Create(string name, FaultAction action, string description, string helpName = "NAME@SECONDS")
         {
@@ -530,7 +533,7 @@ public static class Cli
         public IReadOnlyList<Fault> Read(ParseResult parsed, IReadOnlyCollection<string> participants)
         {
             var faults = new List<Fault>();
-            foreach (var (option, action) in new[] { (Terminate, FaultAction.Terminate), (Kill, FaultAction.Kill), (Pause, FaultAction.Pause) })
+            foreach (var (option, action) in new[] { (Terminate, FaultAction.Terminate), (Kill, FaultAction.Kill), (Pause, FaultAction.Pause), (Partition, FaultAction.Partition) })
             {
                 foreach (var text in parsed.GetValue(option) ?? [])
                 {

@@ -18,7 +18,7 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
     /// <summary>Due <see cref="AtSeconds"/> after the target reported its figures, rather than after the work starts.</summary>
     public bool AfterReport { get; init; }
 
-    /// <summary>How long a pause lasts (null for the other faults).</summary>
+    /// <summary>How long a pause or a partition lasts (null for the other faults).</summary>
     public TimeSpan? Duration { get; init; }
 
     /// <summary>The same fault in the scenario model.</summary>
@@ -33,6 +33,7 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
     {
         ScenarioFaultAction.Kill => FaultAction.Kill,
         ScenarioFaultAction.Pause => FaultAction.Pause,
+        ScenarioFaultAction.Partition => FaultAction.Partition,
         _ => FaultAction.Terminate,
     }, fault.Target, fault.AtSeconds)
     {
@@ -45,6 +46,7 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
     {
         FaultAction.Kill => ScenarioFaultAction.Kill,
         FaultAction.Pause => ScenarioFaultAction.Pause,
+        FaultAction.Partition => ScenarioFaultAction.Partition,
         _ => ScenarioFaultAction.Terminate,
     };
 
@@ -60,7 +62,8 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
     {
         error = null;
         var at = text.LastIndexOf('@');
-        var form = action == FaultAction.Pause ? "NAME@SECONDS[:DURATION] (e.g. holder@0.5:3)" : "NAME@SECONDS (e.g. buyer-3@1.5 or holder@0.5)";
+        var lasts = action is FaultAction.Pause or FaultAction.Partition;
+        var form = lasts ? "NAME@SECONDS[:DURATION] (e.g. holder@0.5:3)" : "NAME@SECONDS (e.g. buyer-3@1.5 or holder@0.5)";
         if (at <= 0 || at == text.Length - 1)
         {
             error = $"'{text}' is not {form}";
@@ -68,7 +71,7 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
         }
         var when = text[(at + 1)..];
         string? lasting = null;
-        if (action == FaultAction.Pause && when.IndexOf(':') is var colon and >= 0)
+        if (lasts && when.IndexOf(':') is var colon and >= 0)
             (when, lasting) = (when[..colon], when[(colon + 1)..]);
         if (!TrySeconds(when, out var value))
         {
@@ -76,14 +79,14 @@ public sealed record Fault(FaultAction Action, string Target, double AtSeconds)
             return null;
         }
         TimeSpan? duration = null;
-        if (action == FaultAction.Pause)
+        if (lasts)
         {
             duration = ScenarioFault.DefaultPause;
             if (lasting is not null)
             {
                 if (!TrySeconds(lasting, out var pause) || pause == 0)
                 {
-                    error = $"'{text}': '{lasting}' is not a pause of more than 0 and up to 86400 seconds";
+                    error = $"'{text}': '{lasting}' is not a duration of more than 0 and up to 86400 seconds";
                     return null;
                 }
                 duration = TimeSpan.FromSeconds(pause);
@@ -101,6 +104,7 @@ public enum FaultAction
     Terminate,
     Kill,
     Pause,
+    Partition,
 }
 
 /// <summary>What a fault did: whom it hit, when, and whether there was anyone to hit.</summary>

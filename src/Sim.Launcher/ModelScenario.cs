@@ -29,7 +29,8 @@ public static class ModelScenario
         // Everything that can be wrong with the scenario is found before any process starts.
         scenario.Validate(roles.Names);
         var specs = scenario.Expand();
-        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"))
+        await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"),
+            partitionable: scenario.Faults.Any(f => f.Action == ScenarioFaultAction.Partition))
         {
             ConnectTimeout = scenario.Timeout,
         };
@@ -68,7 +69,7 @@ public static class ModelScenario
         var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall, primitives.Deadlock,
             primitives.LeaseExpiries) { ReleasedAt = phases.ReleasedAt };
         var report = ScenarioReport.Evaluate(outcome);
-        foreach (var line in report.LeaseLines())
+        foreach (var line in report.LeaseLines().Concat(run.LastingFaultAftermath()))
             console.MarkupLineInterpolated($"[yellow]{line}[/]");
         return await present(new ProcessScenarioResult(run, primitives, phases, report, census, results, wall));
     }

@@ -50,13 +50,21 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _parameters = new(StringComparer.Ordinal);
     private IParticipantHome? _home;
 
-    public ScenarioRun(NodeBinary node, Action<string> progress, string host = "127.0.0.1")
+    /// <param name="partitionable">The run has partition faults: every node of it gets the throttling transport adapter.</param>
+    public ScenarioRun(NodeBinary node, Action<string> progress, string host = "127.0.0.1", bool partitionable = false)
     {
         _node = node;
         _progress = progress;
+        Partitionable = partitionable;
+        if (partitionable && (Cluster is not null || UseWarmPool))
+            throw new UsageException(Cluster is not null
+                ? "--partition: across machines a partition is not supported yet (cut the link with the network's own tools)"
+                : "--partition: the warm pool's nodes were booted without the throttling transport a partition needs; run without --pool");
         // Across the cluster, this launcher is a member for the run (role coordinator) and binds the address given.
         _host = Cluster?.Host ?? host;
-        var config = Cluster is null ? SimConfig.Node(_host, 0) : ClusterConfig.Member(ClusterConfig.CoordinatorRole, _host, 0);
+        var config = Cluster is null
+            ? SimConfig.Node(_host, 0, partitionable ? SimConfig.PartitionableConfig : null)
+            : ClusterConfig.Member(ClusterConfig.CoordinatorRole, _host, 0);
         System = SimTls.Create(SimConfig.SystemName, config, Certificate?.Certificate);
         StartedAt = DateTimeOffset.UtcNow;
         Coordinator = Coordinator.Start(System);
@@ -69,6 +77,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     public static (string Path, X509Certificate2 Certificate)? Certificate { get; set; }
 
     public ActorSystem System { get; }
+
+    /// <summary>Every node of the run has the throttling transport adapter, so partition faults can be injected.</summary>
+    public bool Partitionable { get; }
     public Coordinator Coordinator { get; }
     public IReadOnlyList<SimProcess> Processes => _processes;
     public TimeSpan Elapsed => _clock.Elapsed;
@@ -95,6 +106,9 @@ public sealed class ScenarioRun : IAsyncDisposable
         foreach (var (key, value) in parameters)
             arguments.AddRange(["--param", $"{key}={value}"]);
         var process = _node.Create(name, role, arguments);
+        if (Partitionable)
+            process.SetEnvironment(SimConfig.OverrideVariable,
+                $"{Environment.GetEnvironmentVariable(SimConfig.OverrideVariable)}\n{SimConfig.PartitionableConfig}");
         process.Daemon = daemon;
         process.Host = _host;
         _parameters[name] = parameters;
@@ -242,6 +256,17 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How the participants that a pause or a partition hit ended, when not well (they outlive the fault, so how they
+    /// coped is part of what the fault did): e.g. a write lost while cut off that timed out.
+    /// </summary>
+    public IEnumerable<string> LastingFaultAftermath() =>
+        FaultOutcomes.Where(f => f.Fault.Action is FaultAction.Pause or FaultAction.Partition && f.SignalledAt is not null)
+            .Select(f => _processes.FirstOrDefault(p => p.Name == f.Name))
+            .Where(p => p is { ExitCode: not null and not 0 })
+            .Distinct()
+            .Select(p => Describe(p!, "after the fault"));
+
     /// <summary>True if a fault of ours hit this process, so its exit code is expected, not a failure.</summary>
     public bool WasFaulted(SimProcess process) => FaultOutcomes.Any(f => f.Name == process.Name);
 
@@ -287,7 +312,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         {
             var signalled = DateTimeOffset.UtcNow;
             string? note = null;
-            TimeSpan? resumeAfter = null;
+            // What a lasting fault does when its time is up (resume, heal), awaited here so the run waits for it.
+            Func<Task>? ending = null;
             switch (fault.Action)
             {
                 case FaultAction.Kill:
@@ -298,8 +324,18 @@ public sealed class ScenarioRun : IAsyncDisposable
                 case FaultAction.Pause:
                     var duration = fault.Duration ?? Sim.Core.Scenarios.ScenarioFault.DefaultPause;
                     process.Pause();
-                    resumeAfter = duration;
+                    ending = () => ResumeAfterAsync(process, duration);
                     note = $"paused for {duration.TotalSeconds:0.###} s";
+                    break;
+                case FaultAction.Partition:
+                    var cut = fault.Duration ?? Sim.Core.Scenarios.ScenarioFault.DefaultPause;
+                    if (await PartitionAsync(process.Name, cancellationToken).ConfigureAwait(false) is { } address)
+                    {
+                        ending = () => HealAfterAsync(process.Name, address, cut);
+                        note = $"cut off for {cut.TotalSeconds:0.###} s";
+                    }
+                    else
+                        note = $"{name} never said it was ready: not cut off";
                     break;
                 default:
                     process.Terminate();
@@ -309,12 +345,46 @@ public sealed class ScenarioRun : IAsyncDisposable
             _progress($"{fault.Action.ToString().ToLowerInvariant()} {name} (pid {process.Pid}) at {at:0.000} s{(note is null ? "" : $", {note}")}");
             lock (_faultOutcomes)
                 _faultOutcomes.Add(outcome);
-            if (resumeAfter is { } pause)
-                await ResumeAfterAsync(process, pause).ConfigureAwait(false);
+            if (ending is not null)
+                await ending().ConfigureAwait(false);
             return;
         }
         lock (_faultOutcomes)
             _faultOutcomes.Add(outcome);
+    }
+
+    /// <summary>
+    /// Cuts participant <paramref name="name"/>'s node off from the coordinator (nothing passes either way: Akka.Remote's
+    /// throttling adapter blackholes their connection). Returns the node's address, or null if it is not known.
+    /// </summary>
+    private async Task<Address?> PartitionAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!Partitionable)
+            throw new InvalidOperationException("a partition fault needs a run created partitionable");
+        var known = await Coordinator.Barrier.Ask<ParticipantAddress>(new GetParticipantAddress(name), TimeSpan.FromSeconds(5), cancellationToken)
+            .ConfigureAwait(false);
+        if (known.Address is not { } address)
+            return null;
+        await RemoteTransport.ManagementCommand(new Akka.Remote.Transport.SetThrottle(address, Akka.Remote.Transport.ThrottleTransportAdapter.Direction.Both,
+            Akka.Remote.Transport.Blackhole.Instance)).ConfigureAwait(false);
+        return address;
+    }
+
+    private Akka.Remote.RemoteTransport RemoteTransport => ((Akka.Remote.IRemoteActorRefProvider)((ExtendedActorSystem)System).Provider).Transport;
+
+    private async Task HealAfterAsync(string name, Address address, TimeSpan duration)
+    {
+        try
+        {
+            await Task.Delay(duration, _stopSampling.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the run is over: nothing left to heal
+        }
+        await RemoteTransport.ManagementCommand(new Akka.Remote.Transport.SetThrottle(address,
+            Akka.Remote.Transport.ThrottleTransportAdapter.Direction.Both, Akka.Remote.Transport.Unthrottled.Instance)).ConfigureAwait(false);
+        _progress($"heal {name} at {(_clock.Elapsed - (_releasedAt ?? TimeSpan.Zero)).TotalSeconds:0.000} s");
     }
 
     /// <summary>

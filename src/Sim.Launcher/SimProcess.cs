@@ -44,6 +44,9 @@ public sealed class SimProcess : IDisposable
             _startInfo.ArgumentList.Add(argument);
     }
 
+    /// <summary>Sets an environment variable of the process to start (before <see cref="Start"/>).</summary>
+    public void SetEnvironment(string name, string value) => _startInfo.Environment[name] = value;
+
     public string Name { get; }
     public string Role { get; }
     public int? Pid { get; private set; }

@@ -35,8 +35,9 @@ public sealed class InProcessScenarioRunner
         foreach (var (name, create) in _extraRoles)
             roles[name] = create;
         scenario.Validate(roles.Keys);
-        if (scenario.Faults.FirstOrDefault(f => f.Action == ScenarioFaultAction.Pause) is { } pause)
-            throw new ScenarioException($"a pause ({pause.Target}@{pause.AtSeconds}) stops a whole process (SIGSTOP): run this scenario with the process runner");
+        if (scenario.Faults.FirstOrDefault(f => f.Lasts) is { } lasting)
+            throw new ScenarioException(
+                $"a {lasting.Action.ToString().ToLowerInvariant()} ({lasting.Target}@{lasting.AtSeconds}) acts on a whole process or its network: run this scenario with the process runner");
         var specs = scenario.Expand();
 
         var clock = Stopwatch.StartNew();

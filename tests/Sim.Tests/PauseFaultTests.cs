@@ -4,8 +4,9 @@ using Xunit;
 namespace Sim.Tests;
 
 /// <summary>
-/// A lock holder stopped with SIGSTOP while it holds the lock (a long GC, a stalled VM): with a lease the others go on
-/// without it and its late write is refused; without one they wait for it. Real launcher, real buyer processes.
+/// A lock holder stopped with SIGSTOP while it holds the lock (a long GC, a stalled VM) or cut off from the coordinator:
+/// with a lease the others go on without it and its late write is refused; without one they wait for it. Real launcher,
+/// real buyer processes.
 /// </summary>
 [Collection(ProcessTests.Name)]
 public sealed class PauseFaultTests : IDisposable
@@ -74,7 +75,33 @@ public sealed class PauseFaultTests : IDisposable
         Assert.True(root.GetProperty("timing").GetProperty("work_s").GetDouble() >= 1.5);
     }
 
+    [Fact]
+    public async Task A_holder_cut_off_past_its_lease_loses_the_lock_and_the_others_go_on()
+    {
+        var (run, root) = await SimCli.RunOkAsync(HardTimeout, Json, "tickets", "--buyers", "4", "--tickets", "3", "--delay-ms", "1000",
+            "--partition", "holder@0.3:2", "--lease-ms", "500", "--db", Db, "--json", Json);
+        Assert.True(root.GetProperty("ok").GetBoolean(), run.Stdout);
+        var fault = Assert.Single(root.GetProperty("faults").EnumerateArray().ToList());
+        Assert.Equal("partition", fault.GetProperty("action").GetString());
+        Assert.Equal("cut off for 2 s", fault.GetProperty("note").GetString());
+        var victim = fault.GetProperty("name").GetString()!;
+        var expiry = Assert.Single(root.GetProperty("lease_expiries").EnumerateArray().ToList());
+        Assert.Equal(victim, expiry.GetProperty("holder").GetString());
+        Assert.InRange(expiry.GetProperty("at_s").GetDouble(), 0.3, 0.3 + 0.5 + 1.5);
+        Assert.Contains($"heal {victim}", run.Stdout);
+        // The others sold every ticket; whatever the cut-off holder sent while cut off was lost, and nothing it sent
+        // after the heal could land: the file is consistent.
+        var tickets = root.GetProperty("tickets");
+        Assert.Equal(3, tickets.GetProperty("sold").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("oversold").GetInt32());
+        Assert.Equal(0, tickets.GetProperty("lost_updates").GetInt32());
+        using var file = JsonDocument.Parse(File.ReadAllText(Db));
+        Assert.Equal(0, file.RootElement.GetProperty("count").GetInt32());
+        Assert.Equal(0, root.GetProperty("zombies").GetInt32());
+    }
+
     [Theory]
+    [InlineData("--partition", "buyer-1@1:x", "'x'")]
     [InlineData("--pause", "buyer-1@1:0", "'0'")]
     [InlineData("--pause", "buyer-1@soon", "'soon'")]
     [InlineData("--pause", "nobody@1", "'nobody'")]

@@ -172,22 +172,23 @@ public static class ScenarioLoader
     {
         var items = Object(value, where);
         Known(items, FaultKeys, where);
-        var actionText = items.TryGetValue("action", out var a) ? Scalar(a, $"{where}.action") : throw new ScenarioException($"{where}: no action = kill|terminate|pause");
+        var actionText = items.TryGetValue("action", out var a) ? Scalar(a, $"{where}.action") : throw new ScenarioException($"{where}: no action = kill|terminate|pause|partition");
         var action = actionText switch
         {
             "kill" => ScenarioFaultAction.Kill,
             "terminate" => ScenarioFaultAction.Terminate,
             "pause" => ScenarioFaultAction.Pause,
-            _ => throw new ScenarioException($"{where}.action: '{actionText}' is not kill, terminate or pause"),
+            "partition" => ScenarioFaultAction.Partition,
+            _ => throw new ScenarioException($"{where}.action: '{actionText}' is not kill, terminate, pause or partition"),
         };
         TimeSpan? duration = null;
         if (items.TryGetValue("duration-s", out var ds))
         {
-            if (action != ScenarioFaultAction.Pause)
-                throw new ScenarioException($"{where}.duration-s: only a pause lasts a while");
+            if (action is not (ScenarioFaultAction.Pause or ScenarioFaultAction.Partition))
+                throw new ScenarioException($"{where}.duration-s: only a pause or a partition lasts a while");
             duration = TimeSpan.FromSeconds(Number(ds, $"{where}.duration-s", 0, 86_400));
         }
-        else if (action == ScenarioFaultAction.Pause)
+        else if (action is ScenarioFaultAction.Pause or ScenarioFaultAction.Partition)
             duration = ScenarioFault.DefaultPause;
         var target = items.TryGetValue("target", out var t) ? Scalar(t, $"{where}.target") : throw new ScenarioException($"{where}: no target = NAME|holder");
         var at = items.TryGetValue("at-s", out var s) ? Number(s, $"{where}.at-s", 0, 86_400) : 0;
