@@ -13,7 +13,7 @@ public sealed record RunPhases(TimeSpan Ready, TimeSpan Released, TimeSpan Done,
 }
 
 /// <summary>A run failed in a way the user should read as one line (a participant crashed, a phase timed out).</summary>
-public sealed class RunFailedException(string message) : Exception(message);
+public class RunFailedException(string message) : Exception(message);
 
 /// <summary>
 /// One run of a scenario: the coordinator in this process, one <see cref="SimProcess"/> per participant,

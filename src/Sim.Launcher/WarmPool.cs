@@ -170,21 +170,38 @@ public sealed class WarmPool : IAsyncDisposable
         return (socket, owner);
     }
 
-    /// <summary>One request, one reply (status, wait, stop).</summary>
+    /// <summary>
+    /// How long a status request may take: a server whose nodes are booting shares 2 cores with all of them, and
+    /// answers slowly (seconds) but answers.
+    /// </summary>
+    public static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// One request, one reply (status, wait, stop). No reply within <paramref name="timeout"/> is the run's failure
+    /// (<see cref="PoolNotAnsweringException"/>, one line), not a cancellation, which the command line reports as Ctrl-C.
+    /// </summary>
     public async Task<JsonObject> RequestAsync(JsonObject request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        await _writer.WriteLineAsync(request.ToJsonString().AsMemory(), deadline.Token).ConfigureAwait(false);
-        var line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
-            ?? throw new IOException("the warm pool closed the connection");
-        return JsonNode.Parse(line)!.AsObject();
+        try
+        {
+            await _writer.WriteLineAsync(request.ToJsonString().AsMemory(), deadline.Token).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
+                ?? throw new IOException("the warm pool closed the connection");
+            return JsonNode.Parse(line)!.AsObject();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PoolNotAnsweringException(
+                $"the warm pool at {Path} (server pid {ServerPid}) did not answer '{request["op"]}' within {timeout.TotalSeconds:0} s");
+        }
     }
 
     /// <summary>The server's status; one that names another pid than the socket's peer is refused.</summary>
     public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken = default)
     {
-        var status = await RequestAsync(new JsonObject { ["op"] = "status" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        var status = await RequestAsync(new JsonObject { ["op"] = "status" }, StatusTimeout, cancellationToken).ConfigureAwait(false);
         CheckPid(status);
         return status;
     }
@@ -428,10 +445,17 @@ public sealed class WarmPool : IAsyncDisposable
                     throw new UsageException(error);
                 throw new RunFailedException($"the pool server ended at once (exit {server.ExitCode}): {error}");
             }
-            if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+            try
             {
-                await pool.DisposeAsync().ConfigureAwait(false);
-                return server.Id;
+                if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+                {
+                    await pool.DisposeAsync().ConfigureAwait(false);
+                    return server.Id;
+                }
+            }
+            catch (PoolNotAnsweringException) when (clock.Elapsed < timeout)
+            {
+                // Still starting (its answer is slow, not missing): ask again while the start may take.
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
@@ -441,3 +465,6 @@ public sealed class WarmPool : IAsyncDisposable
 
     public const string PoolServerCommand = "_pool-server";
 }
+
+/// <summary>The pool server took the connection but did not answer in time: the run fails with one line (exit 1).</summary>
+public sealed class PoolNotAnsweringException(string message) : RunFailedException(message);
