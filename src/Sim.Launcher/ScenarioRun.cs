@@ -101,6 +101,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// </summary>
     public static bool UseWarmPool { get; set; }
 
+    /// <summary>The forkserver start method: the warm pool is started on first use, and stops after this long unused.</summary>
+    public static TimeSpan? StartPoolIdleTimeout { get; set; }
+
     /// <summary>Starts every participant as a child of this launcher (the local runs of lifecycle and bench).</summary>
     public void StartAll()
     {
@@ -113,7 +116,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     private IParticipantHome CreateHome() =>
         Cluster is { } cluster
             ? new ClusterHome(System, cluster, Coordinator.Address.ToString(), ConnectTimeout, Order, _progress)
-            : UseWarmPool ? new WarmPoolHome(Coordinator.Address) : new LocalChildren();
+            : UseWarmPool ? new WarmPoolHome(Coordinator.Address, StartPoolIdleTimeout, _progress) : new LocalChildren();
 
     /// <summary>What an agent is asked to start for <paramref name="process"/>: its role, name and parameters, never a command.</summary>
     private ParticipantOrder Order(SimProcess process) =>

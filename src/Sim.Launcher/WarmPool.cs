@@ -421,8 +421,55 @@ public sealed class WarmPool : IAsyncDisposable
         await Task.WhenAny(_events, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
 
+    /// <summary>How long a new pool server may take to answer: it boots its nodes meanwhile, which on 2 cores take all the CPU.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The forkserver start method: the pool at <paramref name="path"/>, started on first use (as Python starts its
+    /// forkserver) with <paramref name="size"/> nodes, growing to the largest run it serves, and stopping by itself
+    /// after <paramref name="idleTimeout"/> with nobody connected. <paramref name="started"/> is told the new server's pid.
+    /// </summary>
+    public static async Task<WarmPool> ConnectOrStartAsync(string path, int size, TimeSpan idleTimeout, Action<int> started,
+        CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+                return pool;
+            try
+            {
+                started(await StartServerAsync(size, path, StartTimeout, cancellationToken, idleTimeout, grow: true).ConfigureAwait(false));
+            }
+            catch (UsageException) when (clock.Elapsed < StartTimeout && IsRunningOrStopping(path))
+            {
+                // Another launcher started it a moment earlier, or the last one is still stopping: try it again.
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A server holds the pool's lock file (running, or stopping): <see cref="Listen"/> would refuse.</summary>
+    private static bool IsRunningOrStopping(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Starts a pool server in the background, detached from this terminal, and waits until it answers.</summary>
-    public static async Task<int> StartServerAsync(int size, string path, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<int> StartServerAsync(int size, string path, TimeSpan timeout, CancellationToken cancellationToken,
+        TimeSpan? idleTimeout = null, bool grow = false)
     {
         if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } running)
         {
@@ -430,7 +477,12 @@ public sealed class WarmPool : IAsyncDisposable
             throw new UsageException($"a warm pool is already running at {path}");
         }
         CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: true);
-        var info = SelfProcess.StartInfo([PoolServerCommand, "--size", size.ToString(), "--socket", path]);
+        List<string> arguments = [PoolServerCommand, "--size", size.ToString(), "--socket", path];
+        if (idleTimeout is { } idle)
+            arguments.AddRange(["--idle-timeout", Math.Max(1, (int)Math.Ceiling(idle.TotalSeconds)).ToString()]);
+        if (grow)
+            arguments.Add("--grow");
+        var info = SelfProcess.StartInfo(arguments);
         info.RedirectStandardInput = true;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
