@@ -2,7 +2,7 @@
 each reports (index, VmHWM kB, pid) on a SimpleQueue as soon as it runs, then waits on an Event.
 ready_s is the time from before the first start() until the Nth report arrived. Peak RSS is read by the
 parent from /proc/<pid>/status while the children are still alive (it includes the put), else the child's
-own value; PSS and private memory from /proc/<pid>/smaps_rollup at the same moment (all children alive). Linux only (/proc). Prints one JSON line.
+own value; PSS and private memory from /proc/<pid>/smaps_rollup and CPU time (utime + stime) from /proc/<pid>/stat at the same moment (all children alive). Linux only (/proc). Prints one JSON line.
 
     python3 startup.py --processes 50 [--start-method spawn]
 """
@@ -40,6 +40,16 @@ def shares_kb(pid):
     return pss, private
 
 
+def cpu_s(pid):
+    """utime + stime of a process in seconds (/proc/<pid>/stat), as Sim's launcher reads it at ready."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
 def child(index, q, release):
     q.put((index, vmhwm_kb(), os.getpid()))
     release.wait()
@@ -63,6 +73,7 @@ def main():
     # Children are blocked on the Event, so their /proc entries are still there.
     peaks = [vmhwm_kb(pid) or own for _, own, pid in reports]
     shares = [s for s in (shares_kb(pid) for _, _, pid in reports) if s]
+    cpus = [c for c in (cpu_s(pid) for _, _, pid in reports) if c is not None]
     release.set()
     for p in procs:
         p.join()
@@ -72,6 +83,7 @@ def main():
                       "peak_rss_kb_median": round(statistics.median(peaks)), "peak_rss_kb_max": max(peaks),
                       "pss_kb_median": round(statistics.median(s[0] for s in shares)) if shares else None,
                       "private_kb_median": round(statistics.median(s[1] for s in shares)) if shares else None,
+                      "cpu_s_median": round(statistics.median(cpus), 3) if cpus else None,
                       "pids_distinct": len(pids) == args.processes and pids == {p.pid for p in procs},
                       "start_method": args.start_method}))
 

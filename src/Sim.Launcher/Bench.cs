@@ -39,13 +39,14 @@ public static class Bench
 
     /// <summary>
     /// One Sim command and its Python reference, run alternately; each run yields every figure of the workload.
-    /// With <paramref name="WarmNodes"/>, Sim runs on a warm pool of that many booted nodes (the bench's own,
-    /// full again before every run). With <paramref name="SimInProcess"/>, Sim's turn runs in this process
+    /// With <paramref name="Forkserver"/>, Sim runs with <c>--start-method forkserver</c> on a pool of the bench's own:
+    /// a first, untimed run starts it (on first use, as Python starts its forkserver), and every timed run finds it full
+    /// again (the "second run" of the forkserver figures). With <paramref name="SimInProcess"/>, Sim's turn runs in this process
     /// instead of as <c>sim SimArgs</c> (a measurement no scenario command offers), returning the run's JSON.
     /// </summary>
     public sealed record Workload(
         string Group, Func<double, string[]>? SimArgs, Func<double, string[]>? PythonArgs, IReadOnlyList<Figure> Figures,
-        Func<double, int>? WarmNodes = null, Func<double, CancellationToken, Task<JsonObject>>? SimInProcess = null);
+        bool Forkserver = false, Func<double, CancellationToken, Task<JsonObject>>? SimInProcess = null);
 
     /// <summary>
     /// Seconds a phase of the big cold runs may take: 100 nodes booting at once on 2 cores have taken from 25 s to
@@ -69,7 +70,10 @@ public static class Bench
     }
 
     /// <summary>The median of one memory figure of the participants (peak_rss_mb, pss_mb, private_mb) in one Sim run, in MB.</summary>
-    private static Func<JsonElement, double> MedianMb(string key) => run =>
+    private static Func<JsonElement, double> MedianMb(string key) => MedianOf(key);
+
+    /// <summary>The median of one per-participant figure of a Sim run's JSON.</summary>
+    private static Func<JsonElement, double> MedianOf(string key) => run =>
         Median(run.GetProperty("processes").EnumerateArray()
             .Where(p => p.TryGetProperty(key, out var mb) && mb.ValueKind == JsonValueKind.Number)
             .Select(p => p.GetProperty(key).GetDouble()));
@@ -80,13 +84,13 @@ public static class Bench
             s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
             [new("tickets-100", "s wall", false, new(2.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))]),
-        // Warm figures compare with the cold figure's Python runs: Python's turn next to an idle pool of 100 nodes
-        // would run slower than it does alone, and flatter Sim.
+        // Forkserver figures compare with the cold figure's Python runs (spawn): Python's turn next to an idle pool of
+        // 100 nodes would run slower than it does alone, and flatter Sim.
         new("tickets",
-            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--pool", "--timeout", ColdTimeout],
+            s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--start-method", "forkserver", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
-            [new("tickets-100-warm", "s wall", false, new(1.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"), PythonOf: "tickets-100")],
-            WarmNodes: s => Scaled(100, s)),
+            [new("tickets-100-forkserver", "s wall", false, new(1.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"), PythonOf: "tickets-100")],
+            Forkserver: true),
         new("startup",
             s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--timeout", ColdTimeout],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
@@ -96,12 +100,14 @@ public static class Bench
                 // What a participant costs the machine: shared pages (runtime, libraries) divided among all of them.
                 new("pss-per-participant", "MB at ready", false, null, MedianMb("pss_mb"), j => Path(j, "pss_kb_median") / 1024),
                 new("private-per-participant", "MB at ready", false, null, MedianMb("private_mb"), j => Path(j, "private_kb_median") / 1024),
+                // What starting one costs in CPU (user + system of the process until all are ready), whatever the wall time.
+                new("cpu-per-participant-start", "CPU s at ready", false, new(0.3, TargetOf.Absolute), MedianOf("cpu_s_at_ready"), j => Path(j, "cpu_s_median")),
             ]),
         new("startup",
-            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--pool"],
+            s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--start-method", "forkserver", "--timeout", ColdTimeout],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
-            [new("startup-50-warm", "s to all ready", false, new(0.5, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s"), PythonOf: "startup-50")],
-            WarmNodes: s => Scaled(50, s)),
+            [new("startup-50-forkserver", "s to all ready", false, new(0.5, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s"), PythonOf: "startup-50")],
+            Forkserver: true),
         new("queue",
             s => ["prodcons", "--items", Scaled(200_000, s).ToString()],
             s => ["queue_throughput.py", "--items", Scaled(200_000, s).ToString()],
@@ -173,30 +179,32 @@ public static class Bench
         var entries = new JsonArray();
         var pythonRuns = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         var folder = Directory.CreateTempSubdirectory("sim-bench-").FullName;
-        // A warm figure runs on a pool of the bench's own, just as big as it needs, alive only for its runs:
+        // A forkserver figure runs on a pool of the bench's own, started by its first run, alive only for its runs:
         // idle pooled nodes cost some CPU, which the other figures must not pay.
         var poolSocket = System.IO.Path.Combine(folder, "pool.sock");
         try
         {
             foreach (var workload in workloads)
             {
-                if (workload.WarmNodes?.Invoke(scale) is { } poolSize)
-                {
-                    console.MarkupLineInterpolated($"[grey]starting a warm pool of {poolSize} nodes[/]");
-                    await WarmPool.StartServerAsync(poolSize, poolSocket, TimeSpan.FromSeconds(30), cancellationToken);
-                }
                 var samples = workload.Figures.ToDictionary(f => f.Name, _ => new Samples());
                 var label = string.Join(", ", workload.Figures.Select(f => f.Name));
+                if (workload.Forkserver)
+                {
+                    console.MarkupLineInterpolated($"[grey]{label}: first run, which starts the forkserver's pool (not counted)[/]");
+                    var first = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-0.json");
+                    if (await RunSimAsync([.. workload.SimArgs!(scale), "--json", first], poolSocket, cancellationToken) is { } error)
+                        throw new RunFailedException($"{label}: sim failed: {error}");
+                }
                 for (var run = 1; run <= runs; run++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     console.MarkupLineInterpolated($"[grey]{label}: run {run}/{runs}[/]");
                     var json = System.IO.Path.Combine(folder, $"{workload.Figures[0].Name}-{run}.json");
-                    if (workload.WarmNodes is not null)
+                    if (workload.Forkserver)
                         await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
                     if (workload.SimInProcess is not null)
                         RunReport.WriteJson(json, await workload.SimInProcess(scale, cancellationToken));
-                    else if (await RunSimAsync([.. workload.SimArgs!(scale), "--json", json], workload.WarmNodes is null ? null : poolSocket, cancellationToken) is { } error)
+                    else if (await RunSimAsync([.. workload.SimArgs!(scale), "--json", json], workload.Forkserver ? poolSocket : null, cancellationToken) is { } error)
                         throw new RunFailedException($"{label}: sim failed: {error}");
                     using (var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json, cancellationToken)))
                     {
@@ -217,7 +225,7 @@ public static class Bench
                         || workload.Figures.All(f => f.PythonOf is { } other && pythonRuns.ContainsKey(other)))
                         continue;
                     // The pool replaces the nodes the run used; Python's turn must not share the CPU with that.
-                    if (workload.WarmNodes is not null)
+                    if (workload.Forkserver)
                         await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
                     var args = workload.PythonArgs(scale);
                     var line = await RunPythonAsync(python, System.IO.Path.Combine(scripts, args[0]), args[1..], cancellationToken);
@@ -225,7 +233,7 @@ public static class Bench
                     foreach (var figure in workload.Figures.Where(f => f.FromPython is not null))
                         samples[figure.Name].Python.Add(figure.FromPython!(pyDoc.RootElement));
                 }
-                if (workload.WarmNodes is not null)
+                if (workload.Forkserver)
                     await WarmPool.StopServerAsync(poolSocket, TimeSpan.FromSeconds(30));
                 foreach (var figure in workload.Figures)
                 {
@@ -338,8 +346,13 @@ public static class Bench
     private static async Task<string?> RunSimAsync(string[] args, string? poolSocket, CancellationToken cancellationToken)
     {
         var info = SelfProcess.StartInfo(args);
+        // The forkserver figures' pool is the bench's own (stopped after their runs), whatever the user's environment says.
+        info.Environment.Remove(StartMethods.Variable);
         if (poolSocket is not null)
+        {
             info.Environment["SIM_POOL_SOCKET"] = poolSocket;
+            info.Environment[StartMethods.IdleTimeoutVariable] = "3600";
+        }
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         using var process = Process.Start(info)!;

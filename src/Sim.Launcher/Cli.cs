@@ -40,6 +40,20 @@ public static class Cli
             }
             ScenarioRun.UseWarmPool = true;
         }
+        try
+        {
+            // forkserver: the warm pool, started on first use (--pool: one started by hand).
+            if (StartMethods.Resolve(parsed, ScenarioRun.UseWarmPool) == StartMethod.Forkserver && !ScenarioRun.UseWarmPool)
+            {
+                ScenarioRun.UseWarmPool = true;
+                ScenarioRun.StartPoolIdleTimeout = StartMethods.IdleTimeout();
+            }
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
+            return UsageExitCode;
+        }
         // Ctrl-C and SIGTERM cancel the run; the run then ends and reaps every child before we exit.
         using var interrupt = new CancellationTokenSource();
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
@@ -119,6 +133,7 @@ public static class Cli
             ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
         };
         root.Options.Add(UsePool);
+        root.Options.Add(StartMethods.Option);
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
         return root;
@@ -350,11 +365,13 @@ public static class Cli
     {
         var size = IntOption("--size", "Booted nodes to keep ready", 10, 1, 500);
         var wait = new Option<bool>("--wait") { Description = "Return only when every node of the pool is booted" };
-        var start = new Command("start", "Start the warm pool in the background: booted nodes waiting for work, replaced as they are used") { size, wait };
+        var idleTimeout = IntOption("--idle-timeout", "Seconds with no run nor request after which the pool stops by itself; 0 = never", 0, 0, 86_400);
+        var start = new Command("start", "Start the warm pool in the background: booted nodes waiting for work, replaced as they are used") { size, wait, idleTimeout };
         start.SetAction(async (parsed, cancellationToken) =>
         {
             var path = WarmPool.SocketPath;
-            var pid = await WarmPool.StartServerAsync(parsed.GetValue(size), path, TimeSpan.FromSeconds(30), cancellationToken);
+            var pid = await WarmPool.StartServerAsync(parsed.GetValue(size), path, WarmPool.StartTimeout, cancellationToken,
+                parsed.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : null);
             Output.Console.MarkupLineInterpolated($"warm pool of {parsed.GetValue(size)} nodes starting (server pid {pid}) at {path}");
             if (parsed.GetValue(wait))
                 await PrintStatusAsync(await WarmPool.WaitFullAsync(path, cancellationToken));
@@ -415,13 +432,19 @@ public static class Cli
     {
         var size = IntOption("--size", "Booted nodes to keep ready", 10, 1, 500);
         var socket = new Option<string>("--socket") { Required = true };
+        var idleTimeout = IntOption("--idle-timeout", "Seconds with nobody connected after which the server stops; 0 = never", 0, 0, 86_400);
+        var grow = new Option<bool>("--grow");
         var command = new Command(WarmPool.PoolServerCommand) { Hidden = true };
         command.Options.Add(size);
         command.Options.Add(socket);
+        command.Options.Add(idleTimeout);
+        command.Options.Add(grow);
         // Detached once it listens, not before: an error until then (folder not private, a pool already running)
         // reaches `sim pool start` through this process's stderr.
         command.SetAction((parsed, cancellationToken) =>
-            new PoolServer(parsed.GetValue(size), parsed.GetValue(socket)!, NodeBinary.Locate()).RunAsync(Posix.Detach, cancellationToken));
+            new PoolServer(parsed.GetValue(size), parsed.GetValue(socket)!, NodeBinary.Locate(),
+                parsed.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : null, parsed.GetValue(grow))
+                .RunAsync(Posix.Detach, cancellationToken));
         return command;
     }
 

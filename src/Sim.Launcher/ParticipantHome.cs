@@ -38,8 +38,11 @@ public sealed class LocalChildren : IParticipantHome
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
-/// <summary>The warm pool's booted nodes (<c>sim pool start</c>): the pool server is their parent and reports their end.</summary>
-public sealed class WarmPoolHome(Address coordinator) : IParticipantHome
+/// <summary>
+/// The warm pool's booted nodes (<c>sim pool start</c>, or started on first use with <paramref name="startOnFirstUse"/> as
+/// its idle timeout: the forkserver start method): the pool server is their parent and reports their end.
+/// </summary>
+public sealed class WarmPoolHome(Address coordinator, TimeSpan? startOnFirstUse = null, Action<string>? progress = null) : IParticipantHome
 {
     private WarmPool? _pool;
 
@@ -47,7 +50,13 @@ public sealed class WarmPoolHome(Address coordinator) : IParticipantHome
 
     public async Task PrepareAsync(IReadOnlyList<SimProcess> processes, CancellationToken cancellationToken)
     {
-        _pool = await WarmPool.ConnectAsync(WarmPool.SocketPath, cancellationToken).ConfigureAwait(false);
+        var path = WarmPool.SocketPath;
+        _pool = startOnFirstUse is { } idleTimeout
+            ? await WarmPool.ConnectOrStartAsync(path, Math.Max(1, processes.Count), idleTimeout,
+                pid => progress?.Invoke(
+                    $"forkserver: started a warm pool of {Math.Max(1, processes.Count)} nodes (server pid {pid}) at {path}; it stops after {idleTimeout.TotalSeconds:0} s unused"),
+                cancellationToken).ConfigureAwait(false)
+            : await WarmPool.ConnectAsync(path, cancellationToken).ConfigureAwait(false);
         // The pool's nodes are warm; so is the coordinator's side once one participant has been through it. Without
         // this, every node's first request waits on this process loading the code that answers it.
         var guest = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));

@@ -53,8 +53,12 @@ public sealed class PoolServer
     public static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromMilliseconds(250);
 
-    private readonly int _size;
+    private int _size;
     private readonly int _maxClaim;
+    private readonly TimeSpan? _idleTimeout;
+    private readonly bool _grow;
+    // Since when nobody has been connected (no run, no request); null while someone is.
+    private DateTime? _idleSince = DateTime.UtcNow;
     private readonly string _socketPath;
     private readonly NodeBinary _node;
     private readonly object _gate = new();
@@ -77,9 +81,13 @@ public sealed class PoolServer
     // The coordinator each new node warms up against (see WarmStart in Sim.Node).
     private Sim.Core.Coordinator _warmUp = null!;
 
-    public PoolServer(int size, string socketPath, NodeBinary node)
+    /// <param name="idleTimeout">With a value, the server stops by itself once nobody has connected for that long.</param>
+    /// <param name="grow">A run that claims more nodes than the pool holds makes it that big from then on.</param>
+    public PoolServer(int size, string socketPath, NodeBinary node, TimeSpan? idleTimeout = null, bool grow = false)
     {
         _size = size;
+        _idleTimeout = idleTimeout;
+        _grow = grow;
         // One run may claim at most this many nodes (the launcher's own limits stay below it): no client makes the
         // server start processes without bound.
         _maxClaim = Math.Max(size, 500);
@@ -97,7 +105,12 @@ public sealed class PoolServer
         _warmUp = Sim.Core.Coordinator.Start(system);
         // A signal (SIGTERM, SIGINT) stops the pool as `sim pool stop` does.
         using var onSignal = cancellationToken.Register(() => BeginStop());
-        Refill();
+        // Nodes start in the background, one at a time under the gate: the first request is answered at once,
+        // not after 100 process starts on 2 cores that the nodes already booting take (28 s measured, while the
+        // launcher waited 10 s for its answer).
+        _ = Task.Run(Refill, CancellationToken.None);
+        using var stopIdle = new CancellationTokenSource();
+        var idleWatch = _idleTimeout is { } idleTimeout ? StopWhenIdleAsync(idleTimeout, stopIdle.Token) : Task.CompletedTask;
         var uid = Posix.getuid();
         try
         {
@@ -113,7 +126,10 @@ public sealed class PoolServer
                 }
                 var connection = new Connection();
                 lock (_gate)
+                {
                     _connections.Add(connection);
+                    _idleSince = null;
+                }
                 connection.Served = ServeAsync(socket, connection);
             }
         }
@@ -126,9 +142,38 @@ public sealed class PoolServer
             File.Delete(_socketPath);
             listener.Dispose();
         }
+        await stopIdle.CancelAsync().ConfigureAwait(false);
+        await idleWatch.ConfigureAwait(false);
         await ShutDownAsync().ConfigureAwait(false);
         await system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// Python's forkserver lives as long as the program that started it; a pool started on first use has no such
+    /// owner, so it stops by itself after <paramref name="timeout"/> with nobody connected (no daemon lingers).
+    /// </summary>
+    private async Task StopWhenIdleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(timeout.TotalMilliseconds / 4, 50, 1000));
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(tick, cancellationToken).ConfigureAwait(false);
+                bool idle;
+                lock (_gate)
+                    idle = _idleSince is { } since && DateTime.UtcNow - since >= timeout;
+                if (idle)
+                {
+                    BeginStop();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private JsonObject Status()
@@ -141,6 +186,8 @@ public sealed class PoolServer
                 ["op"] = "status",
                 ["pid"] = Environment.ProcessId,
                 ["size"] = _size,
+                ["idle_timeout_s"] = _idleTimeout?.TotalSeconds,
+                ["grows"] = _grow,
                 ["idle"] = _idle.Count,
                 ["booting"] = _booting.Count,
                 ["claimed"] = _claimed.Count,
@@ -168,35 +215,47 @@ public sealed class PoolServer
 
     private void Refill()
     {
-        lock (_gate)
+        while (true)
         {
-            if (_stopping)
-                return;
-            if (_failures == 0)
+            lock (_gate)
             {
-                while (_idle.Count + _booting.Count < _size)
-                    _booting.Add(StartNode());
-                return;
-            }
-            // Nodes keep dying before they are used: one attempt at a time, after a pause that doubles each time.
-            var wait = _nextStartAt - DateTime.UtcNow;
-            if (wait > TimeSpan.Zero)
-            {
-                if (!_restartScheduled)
+                // No replacements while a run is on (its end calls this again): nodes booting would take its CPU.
+                if (_stopping || RunsInProgress() > 0)
+                    return;
+                if (_failures == 0)
                 {
-                    _restartScheduled = true;
-                    _ = Task.Delay(wait).ContinueWith(_ =>
-                    {
-                        lock (_gate)
-                            _restartScheduled = false;
-                        Refill();
-                    }, TaskScheduler.Default);
+                    if (_idle.Count + _booting.Count >= _size)
+                        return;
+                    // One node per turn of the gate: status requests and claims get in between.
+                    _booting.Add(StartNode());
+                    continue;
                 }
+                RefillAfterFailures();
                 return;
             }
-            if (_booting.Count == 0 && _idle.Count < _size)
-                _booting.Add(StartNode());
         }
+    }
+
+    /// <summary>Nodes keep dying unused: one attempt at a time, after a pause that doubles each time (call under the gate).</summary>
+    private void RefillAfterFailures()
+    {
+        var wait = _nextStartAt - DateTime.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            if (!_restartScheduled)
+            {
+                _restartScheduled = true;
+                _ = Task.Delay(wait).ContinueWith(_ =>
+                {
+                    lock (_gate)
+                        _restartScheduled = false;
+                    Refill();
+                }, TaskScheduler.Default);
+            }
+            return;
+        }
+        if (_booting.Count == 0 && _idle.Count < _size)
+            _booting.Add(StartNode());
     }
 
     private PoolNode StartNode()
@@ -306,6 +365,9 @@ public sealed class PoolServer
                 return null;
             }
             refusal = null;
+            // A pool started on first use learns the size of the runs it serves: the next one as big is all warm.
+            if (_grow && connection.Nodes.Count + count > _size)
+                _size = connection.Nodes.Count + count;
             var nodes = new List<PoolNode>(count);
             for (var i = 0; i < count; i++)
             {
@@ -315,6 +377,12 @@ public sealed class PoolServer
                 {
                     node = _idle[0];
                     _idle.RemoveAt(0);
+                }
+                else if (_booting.FirstOrDefault(n => !n.Claimed) is { } booting)
+                {
+                    // Half booted beats not started (a pool started on first use is all booting at its first run).
+                    node = booting;
+                    _booting.Remove(node);
                 }
                 else
                     node = StartNode();
@@ -427,6 +495,8 @@ public sealed class PoolServer
             {
                 mine = connection.Nodes.ToList();
                 _connections.Remove(connection);
+                if (_connections.Count == 0)
+                    _idleSince = DateTime.UtcNow;
             }
             // The launcher that claimed these nodes is gone (or done): for them, the parent is gone.
             foreach (var node in mine)

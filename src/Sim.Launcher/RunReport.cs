@@ -54,6 +54,7 @@ public static class RunReport
                 ["peak_rss_mb"] = process.PeakRssKb is { } kb ? Math.Round(kb / 1024.0, 1) : null,
                 ["pss_mb"] = process.PssKb is { } pss ? Math.Round(pss / 1024.0, 1) : null,
                 ["private_mb"] = process.PrivateKb is { } priv ? Math.Round(priv / 1024.0, 1) : null,
+                ["cpu_s_at_ready"] = process.CpuSecondsAtReady,
             };
             addFigures(process, node);
             array.Add(node);

@@ -26,7 +26,7 @@ public sealed record RunPhases(TimeSpan Ready, TimeSpan Released, TimeSpan Done,
 }
 
 /// <summary>A run failed in a way the user should read as one line (a participant crashed, a phase timed out).</summary>
-public sealed class RunFailedException(string message) : Exception(message);
+public class RunFailedException(string message) : Exception(message);
 
 /// <summary>
 /// One run of a scenario: the coordinator in this process, one <see cref="SimProcess"/> per participant,
@@ -128,6 +128,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// </summary>
     public static bool UseWarmPool { get; set; }
 
+    /// <summary>The forkserver start method: the warm pool is started on first use, and stops after this long unused.</summary>
+    public static TimeSpan? StartPoolIdleTimeout { get; set; }
+
     /// <summary>Starts every participant as a child of this launcher (the local runs of lifecycle and bench).</summary>
     public void StartAll()
     {
@@ -140,7 +143,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     private IParticipantHome CreateHome() =>
         Cluster is { } cluster
             ? new ClusterHome(System, cluster, Coordinator.Address.ToString(), ConnectTimeout, Order, _progress)
-            : UseWarmPool ? new WarmPoolHome(Coordinator.Address) : new LocalChildren();
+            : UseWarmPool ? new WarmPoolHome(Coordinator.Address, StartPoolIdleTimeout, _progress) : new LocalChildren();
 
     /// <summary>What an agent is asked to start for <paramref name="process"/>: its role, name and parameters, never a command.</summary>
     private ParticipantOrder Order(SimProcess process) =>

@@ -147,6 +147,10 @@ public sealed class SimProcess : IDisposable
                     priv += Kb(line);
             }
             (PssKb, PrivateKb) = (pss, priv);
+            // utime + stime (fields 14 and 15 of /proc/PID/stat, after the command name), in USER_HZ (100 a second).
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            CpuSecondsAtReady = (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
@@ -155,6 +159,9 @@ public sealed class SimProcess : IDisposable
 
         static long Kb(string line) => long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim().TrimEnd("kB").Trim());
     }
+
+    /// <summary>CPU time (user + system) the process had used when everyone was ready, in seconds: what its start cost.</summary>
+    public double? CpuSecondsAtReady { get; private set; }
 
     /// <summary>The last lines the process wrote to stderr, for the reason it failed.</summary>
     public IReadOnlyList<string> StderrTail

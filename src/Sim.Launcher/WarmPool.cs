@@ -170,21 +170,38 @@ public sealed class WarmPool : IAsyncDisposable
         return (socket, owner);
     }
 
-    /// <summary>One request, one reply (status, wait, stop).</summary>
+    /// <summary>
+    /// How long a status request may take: a server whose nodes are booting shares 2 cores with all of them, and
+    /// answers slowly (seconds) but answers.
+    /// </summary>
+    public static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// One request, one reply (status, wait, stop). No reply within <paramref name="timeout"/> is the run's failure
+    /// (<see cref="PoolNotAnsweringException"/>, one line), not a cancellation, which the command line reports as Ctrl-C.
+    /// </summary>
     public async Task<JsonObject> RequestAsync(JsonObject request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        await _writer.WriteLineAsync(request.ToJsonString().AsMemory(), deadline.Token).ConfigureAwait(false);
-        var line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
-            ?? throw new IOException("the warm pool closed the connection");
-        return JsonNode.Parse(line)!.AsObject();
+        try
+        {
+            await _writer.WriteLineAsync(request.ToJsonString().AsMemory(), deadline.Token).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
+                ?? throw new IOException("the warm pool closed the connection");
+            return JsonNode.Parse(line)!.AsObject();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PoolNotAnsweringException(
+                $"the warm pool at {Path} (server pid {ServerPid}) did not answer '{request["op"]}' within {timeout.TotalSeconds:0} s");
+        }
     }
 
     /// <summary>The server's status; one that names another pid than the socket's peer is refused.</summary>
     public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken = default)
     {
-        var status = await RequestAsync(new JsonObject { ["op"] = "status" }, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        var status = await RequestAsync(new JsonObject { ["op"] = "status" }, StatusTimeout, cancellationToken).ConfigureAwait(false);
         CheckPid(status);
         return status;
     }
@@ -404,8 +421,55 @@ public sealed class WarmPool : IAsyncDisposable
         await Task.WhenAny(_events, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
 
+    /// <summary>How long a new pool server may take to answer: it boots its nodes meanwhile, which on 2 cores take all the CPU.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The forkserver start method: the pool at <paramref name="path"/>, started on first use (as Python starts its
+    /// forkserver) with <paramref name="size"/> nodes, growing to the largest run it serves, and stopping by itself
+    /// after <paramref name="idleTimeout"/> with nobody connected. <paramref name="started"/> is told the new server's pid.
+    /// </summary>
+    public static async Task<WarmPool> ConnectOrStartAsync(string path, int size, TimeSpan idleTimeout, Action<int> started,
+        CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+                return pool;
+            try
+            {
+                started(await StartServerAsync(size, path, StartTimeout, cancellationToken, idleTimeout, grow: true).ConfigureAwait(false));
+            }
+            catch (UsageException) when (clock.Elapsed < StartTimeout && IsRunningOrStopping(path))
+            {
+                // Another launcher started it a moment earlier, or the last one is still stopping: try it again.
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A server holds the pool's lock file (running, or stopping): <see cref="Listen"/> would refuse.</summary>
+    private static bool IsRunningOrStopping(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Starts a pool server in the background, detached from this terminal, and waits until it answers.</summary>
-    public static async Task<int> StartServerAsync(int size, string path, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<int> StartServerAsync(int size, string path, TimeSpan timeout, CancellationToken cancellationToken,
+        TimeSpan? idleTimeout = null, bool grow = false)
     {
         if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } running)
         {
@@ -413,7 +477,12 @@ public sealed class WarmPool : IAsyncDisposable
             throw new UsageException($"a warm pool is already running at {path}");
         }
         CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: true);
-        var info = SelfProcess.StartInfo([PoolServerCommand, "--size", size.ToString(), "--socket", path]);
+        List<string> arguments = [PoolServerCommand, "--size", size.ToString(), "--socket", path];
+        if (idleTimeout is { } idle)
+            arguments.AddRange(["--idle-timeout", Math.Max(1, (int)Math.Ceiling(idle.TotalSeconds)).ToString()]);
+        if (grow)
+            arguments.Add("--grow");
+        var info = SelfProcess.StartInfo(arguments);
         info.RedirectStandardInput = true;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
@@ -428,10 +497,17 @@ public sealed class WarmPool : IAsyncDisposable
                     throw new UsageException(error);
                 throw new RunFailedException($"the pool server ended at once (exit {server.ExitCode}): {error}");
             }
-            if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+            try
             {
-                await pool.DisposeAsync().ConfigureAwait(false);
-                return server.Id;
+                if (await TryConnectAsync(path, cancellationToken).ConfigureAwait(false) is { } pool)
+                {
+                    await pool.DisposeAsync().ConfigureAwait(false);
+                    return server.Id;
+                }
+            }
+            catch (PoolNotAnsweringException) when (clock.Elapsed < timeout)
+            {
+                // Still starting (its answer is slow, not missing): ask again while the start may take.
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
@@ -441,3 +517,6 @@ public sealed class WarmPool : IAsyncDisposable
 
     public const string PoolServerCommand = "_pool-server";
 }
+
+/// <summary>The pool server took the connection but did not answer in time: the run fails with one line (exit 1).</summary>
+public sealed class PoolNotAnsweringException(string message) : RunFailedException(message);

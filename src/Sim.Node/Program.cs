@@ -6,6 +6,7 @@ using Sim.Node;
 // One participant process: boot a remote-only node, reach the coordinator, run one role, exit with a code.
 // The launcher is the only caller, so the arguments are parsed by a small table (NodeArguments) instead of
 // System.CommandLine, whose start-up cost every one of 50 starting processes would pay.
+StartupTrace.Mark("main");
 ActorSystem? warmSystem = null;
 if (args.Length > 0 && args[0] == WarmStart.Flag)
 {
@@ -66,6 +67,7 @@ catch (CertificateException e)
     return ExitCodes.Usage;
 }
 
+StartupTrace.Mark("roles");
 Posix.BecomeProcessGroupLeader();
 var lifecycle = new NodeLifecycle(arguments.Name, arguments.Daemon);
 using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
@@ -77,7 +79,16 @@ using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.C
 if (arguments.WatchStdin)
     ParentWatch.OnStdinClosed(lifecycle.ParentGone);
 
-var system = warmSystem ?? SimTls.Create(SimConfig.SystemName, SimConfig.Node(arguments.Host, arguments.Port), certificate);
+ActorSystem system;
+if (warmSystem is null)
+{
+    var config = SimConfig.Node(arguments.Host, arguments.Port);
+    StartupTrace.Mark("config");
+    system = SimTls.Create(SimConfig.SystemName, config, certificate);
+}
+else
+    system = warmSystem;
+StartupTrace.Mark("system");
 // Whether the actor system must shut down in order before the process exits (see the end).
 var gracefulShutdown = true;
 try
@@ -100,6 +111,8 @@ try
         return ExitCodes.CoordinatorUnreachable;
     }
 
+    StartupTrace.Mark("connected");
+    StartupTrace.Write(arguments.Name);
     await using (participant)
     {
         lifecycle.Connected(participant);

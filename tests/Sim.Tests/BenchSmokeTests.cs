@@ -65,6 +65,24 @@ public sealed class BenchSmokeTests : IDisposable
         Assert.Equal(JsonValueKind.Null, workload.GetProperty("raw_akka").ValueKind);
     }
 
+    /// <summary>
+    /// The bench's start-up group as `sim bench all` runs it: cold runs, then the forkserver's first run starts a pool
+    /// (this sequence once ended as "interrupted"), then a timed run on the full pool; CPU per participant at start too.
+    /// </summary>
+    [Fact]
+    public async Task Startup_runs_cold_then_with_forkserver_and_measures_CPU_per_participant_start()
+    {
+        var json = Path.Combine(_folder, "bench.json");
+        var (_, root) = await SimCli.RunOkAsync(TimeSpan.FromMinutes(4), json, "bench", "startup", "--runs", "1", "--scale", "0.06", "--json", json);
+        var figures = root.GetProperty("workloads").EnumerateArray().ToDictionary(w => w.GetProperty("name").GetString()!);
+        var cpu = figures["cpu-per-participant-start"];
+        Assert.InRange(cpu.GetProperty("sim").GetProperty("median").GetDouble(), 0.01, 60);
+        Assert.InRange(cpu.GetProperty("python").GetProperty("median").GetDouble(), 0.001, 60);
+        var forkserver = figures["startup-50-forkserver"];
+        Assert.True(forkserver.GetProperty("sim").GetProperty("median").GetDouble() > 0);
+        Assert.Equal("startup-50", forkserver.GetProperty("python_runs_of").GetString());
+    }
+
     [Fact]
     public async Task An_unknown_workload_is_a_usage_error()
     {
