@@ -59,7 +59,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         if (partitionable && (Cluster is not null || UseWarmPool))
             throw new UsageException(Cluster is not null
                 ? "--partition: across machines a partition is not supported yet (cut the link with the network's own tools)"
-                : "--partition: the warm pool's nodes were booted without the throttling transport a partition needs; run without --pool");
+                : "--partition: the warm pool's nodes (--pool, --start-method forkserver) were booted without the throttling transport a partition needs: run with --start-method spawn");
         // Across the cluster, this launcher is a member for the run (role coordinator) and binds the address given.
         _host = Cluster?.Host ?? host;
         var config = Cluster is null
