@@ -127,7 +127,7 @@ public static class Cli
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
             tickets.WithClusterOptions(), ProdconsCommand().WithClusterOptions(), CounterCommand().WithClusterOptions(),
-            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), BenchCommand(), LifecycleCommand(), PoolCommand(),
+            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), WavesCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
             LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(),
             RunCommand().WithClusterOptions(),
             ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
@@ -271,6 +271,29 @@ public static class Cli
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
                 faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()), parsed.GetValue(lease));
             return await CounterScenario.RunAsync(options, Output.Console, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command WavesCommand()
+    {
+        var waves = IntOption("--waves", "Waves of participants, one after the other, against one coordinator", 20, 1, 1000);
+        var size = IntOption("--size", "Participants (lockers) per wave", 50, 1, 200);
+        var acquires = IntOption("--acquires", "Acquire-release cycles per participant", 5, 1, 100_000);
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var timeout = IntOption("--timeout", "Seconds a wave may take to be served before the run is ended", 120, 1, 3600);
+        var command = new Command("waves",
+            "A long-lived coordinator: waves of short-lived participants come and go; every wave served, the coordinator's memory and answer time flat.")
+        {
+            waves, size, acquires, json, timeout,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            if (ScenarioRun.UseWarmPool)
+                throw new UsageException("waves start every participant cold (spawn), to serve new nodes as a service does: --pool and --start-method forkserver do not apply");
+            var options = new WavesOptions(parsed.GetValue(waves), parsed.GetValue(size), parsed.GetValue(acquires),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, TimeSpan.FromSeconds(parsed.GetValue(timeout)));
+            return await WavesScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
     }

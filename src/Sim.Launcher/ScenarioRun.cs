@@ -160,6 +160,23 @@ public sealed class ScenarioRun : IAsyncDisposable
         _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
     }
 
+    /// <summary>
+    /// Starts <paramref name="more"/> (added since the last start) where the run's participants live, for runs whose
+    /// participants come and go in waves against one coordinator. The first call starts the run's clock.
+    /// </summary>
+    public async Task StartMoreAsync(IReadOnlyList<SimProcess> more, CancellationToken cancellationToken)
+    {
+        if (_home is null)
+        {
+            _home = CreateHome();
+            StartedAt = DateTimeOffset.UtcNow;
+            _clock.Start();
+            _sampler = SamplePeakMemoryAsync(_stopSampling.Token);
+        }
+        await _home.PrepareAsync(more, cancellationToken).ConfigureAwait(false);
+        await _home.StartAsync(more, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Zombies and orphans left by this run's participants (call after they have all ended).</summary>
     public ProcessCensus Census() => ProcessCensus.Take(_processes.Where(p => p.Pid is not null && !p.Remote).Select(p => p.Pid!.Value));
 
