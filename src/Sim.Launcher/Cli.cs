@@ -127,7 +127,7 @@ public static class Cli
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
             tickets.WithClusterOptions(), ProdconsCommand().WithClusterOptions(), CounterCommand().WithClusterOptions(),
-            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), WavesCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
+            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), WavesCommand(), SoakCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
             LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(),
             RunCommand().WithClusterOptions(),
             ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
@@ -271,6 +271,36 @@ public static class Cli
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
                 faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"counter-{i}").ToList()), parsed.GetValue(lease));
             return await CounterScenario.RunAsync(options, Output.Console, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command SoakCommand()
+    {
+        var minutes = new Option<double>("--minutes")
+        {
+            Description = "How long to keep running random scenarios with random faults (0.1 to 10080)", DefaultValueFactory = _ => 10,
+        };
+        minutes.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is < 0.1 or > 10080 or double.NaN)
+                result.AddError($"--minutes {result.Tokens.FirstOrDefault()?.Value}: must be between 0.1 and 10080");
+        });
+        var seed = new Option<int?>("--seed") { Description = "Seed of everything random (default: a new one, printed first); the same seed plays the same runs again" };
+        var json = new Option<string?>("--json") { Description = "Also write every run and the summary as JSON to this file" };
+        var dryRun = IntOption("--dry-run", "Only print the first N runs the seed plans, without running them", 0, 0, 10_000);
+        var command = new Command("soak",
+            "Random scenarios with random kills, terminations, pauses and partitions for M minutes; every run's checks must pass.")
+        {
+            minutes, seed, json, dryRun,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            if (ScenarioRun.UseWarmPool)
+                throw new UsageException("soak starts its participants cold (spawn): partitions need it; --pool and --start-method forkserver do not apply");
+            var options = new SoakOptions(TimeSpan.FromMinutes(parsed.GetValue(minutes)), parsed.GetValue(seed) ?? Random.Shared.Next(1, int.MaxValue),
+                parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null, parsed.GetValue(dryRun));
+            return await SoakScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
     }
