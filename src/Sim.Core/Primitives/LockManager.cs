@@ -146,7 +146,8 @@ public sealed partial class LockManager : FencingActor
     private sealed class Waiter(Acquire request, IActorRef replyTo, ICancelable? timer, int count = 1, Func<long, ISimMessage>? reply = null)
     {
         public Acquire Request { get; } = request;
-        public IActorRef ReplyTo { get; } = replyTo;
+        // A resent request moves the answer to its newest asker.
+        public IActorRef ReplyTo { get; set; } = replyTo;
         public ICancelable? Timer { get; } = timer;
         public int Count { get; } = count;
         public Func<long, ISimMessage>? Reply { get; } = reply;
@@ -204,6 +205,7 @@ public sealed partial class LockManager : FencingActor
                 RemoveHolder(lockName, named, holder);
             }
         }
+        ForgetFinished(m.Name);
         ConditionsForget(m.Name);
         EventsForget(m.Name);
         BarriersForget(m.Name, why);
@@ -252,6 +254,8 @@ public sealed partial class LockManager : FencingActor
 
     private void OnAcquire(Acquire m)
     {
+        if (AnsweredAsResend(m))
+            return;
         var kind = KindOf(m.Lock, m.Kind, m.Value, out var refusal);
         refusal ??= BadTimeout(m.Timeout) ?? BadLease(m.Lease);
         if (kind is null || refusal is not null)
@@ -276,6 +280,7 @@ public sealed partial class LockManager : FencingActor
         }
         if (m.Timeout == TimeSpan.Zero)
         {
+            Finished(m.OwnerName, [m.RequestId]);
             Sender.Tell(new AcquireTimedOut(m.Lock, m.RequestId));
             ForgetIfIdle(m.Lock, named);
             return;
@@ -326,12 +331,14 @@ public sealed partial class LockManager : FencingActor
         {
             // Others' releases already brought it to its bound: this permit's holding ends, the value stays (Python's ValueError).
             named.Holders.Remove(holder.Token);
+            Finished(holder.OwnerName, holder.RequestIds);
             ForgetIfIdle(m.Lock, named);
             Sender.Tell(new SemaphoreOverReleased(m.Lock, named.Kind.Initial, TooMany(m.Lock, named.Kind.Initial)));
             return;
         }
         if (holder.Count > 1)
         {
+            Finished(holder.OwnerName, [holder.RequestIds[^1]]);
             holder.RequestIds.RemoveAt(holder.RequestIds.Count - 1);
             Sender.Tell(new Released(m.Lock, m.Token, holder.Count));
             return;
@@ -365,7 +372,10 @@ public sealed partial class LockManager : FencingActor
         // The caller's own permits end first, oldest first: acquire then release by one participant holds nothing after.
         var ended = named.Holders.Values.Where(h => h.OwnerName == m.OwnerName).OrderBy(h => h.Token).Take(m.Count).ToList();
         foreach (var holder in ended)
+        {
             named.Holders.Remove(holder.Token);
+            Finished(holder.OwnerName, holder.RequestIds);
+        }
         kind.Value += m.Count;
         ServeWaiters(m.Lock, named);
         Sender.Tell(new PermitsReleased(m.Lock, kind.Value, ended.Select(h => h.Token).ToList()));
@@ -407,6 +417,7 @@ public sealed partial class LockManager : FencingActor
     private void RemoveHolder(string lockName, NamedLock named, Holder holder)
     {
         named.Holders.Remove(holder.Token);
+        Finished(holder.OwnerName, holder.RequestIds);
         holder.LeaseTimer?.Cancel();
         var kind = named.Kind;
         // A BoundedSemaphore never goes above its bound, even when others' releases raised it while this was held.
@@ -441,6 +452,7 @@ public sealed partial class LockManager : FencingActor
     private void RemoveWaiter(NamedLock named, Waiter waiter)
     {
         named.Waiters.Remove(waiter);
+        Finished(waiter.Request.OwnerName, [waiter.Request.RequestId]);
         waiter.Timer?.Cancel();
         ForgetIfIdle(waiter.Request.Lock, named);
     }

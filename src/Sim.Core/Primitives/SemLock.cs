@@ -11,6 +11,12 @@ public abstract class SemLock
 {
     /// <summary>Extra time the reply may take over the wire beyond the requested wait.</summary>
     internal static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// An acquire unanswered this long is sent again, the same request (the manager knows a copy by its id): a link
+    /// that broke and came back (a partition) has dropped what it held, and nothing else would send it again.
+    /// </summary>
+    internal static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(1);
     private static long _nextRequestId;
 
     private readonly ClientLink _link;
@@ -62,7 +68,7 @@ public abstract class SemLock
     public async Task<LockHandle?> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var requestId = NextRequestId();
-        var reply = await AskWithdrawingAsync(new Acquire(Name, requestId, OwnerName, Owner, timeout, Kind, InitialValue, Lease), requestId,
+        var reply = await AskResendingAsync(new Acquire(Name, requestId, OwnerName, Owner, timeout, Kind, InitialValue, Lease), requestId,
             timeout + ReplyGrace, cancellationToken).ConfigureAwait(false);
         switch (reply)
         {
@@ -79,6 +85,36 @@ public abstract class SemLock
                 throw new InvalidOperationException(r.Reason);
             default:
                 throw new InvalidOperationException($"unexpected reply to acquire '{Name}': {reply}");
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="AskWithdrawingAsync"/>, sending the same request again after every <see cref="ResendAfter"/> without an
+    /// answer, until <paramref name="timeout"/>.
+    /// </summary>
+    private async Task<object> AskResendingAsync(Acquire request, long requestId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (true)
+        {
+            var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
+            if (left <= ResendAfter)
+                return await AskWithdrawingAsync(request, requestId, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), cancellationToken)
+                    .ConfigureAwait(false);
+            try
+            {
+                return await _link.AskAsync(Manager, request, ResendAfter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Unanswered so far: a long wait for the lock, or a request (or its grant) lost on the way. Send it again.
+            }
+            catch (OperationCanceledException)
+            {
+                if (!_link.Ended.IsCancellationRequested)
+                    Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
+                throw;
+            }
         }
     }
 
