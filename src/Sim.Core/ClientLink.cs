@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Sim.Core.History;
 
 namespace Sim.Core;
 
@@ -33,6 +34,9 @@ public sealed class ClientLink : IDisposable
 
     public bool IsFenced => _fenced.IsCancellationRequested;
 
+    /// <summary>Where this participant's calls are written down (null: not recorded). Set once, before the role runs.</summary>
+    public HistoryRecorder? History { get; set; }
+
     /// <summary>From now on every call fails at once and nothing more is sent (terminate: the role stops before goodbye).</summary>
     public void Fence() => _fenced.Cancel();
 
@@ -52,6 +56,28 @@ public sealed class ClientLink : IDisposable
     public async Task<object> AskAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ThrowIfEnded();
+        // Every operation on a primitive passes here: the history's one hook on the participant's side.
+        if (History is { } history && HistoryOps.Describe(target, message) is { } op)
+        {
+            var id = history.Invoke(op);
+            object answer;
+            try
+            {
+                answer = await AskUnrecordedAsync(target, message, timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or ParticipantFencedException)
+            {
+                history.Complete(id, op, HistoryOps.Unknown(e));
+                throw;
+            }
+            history.Complete(id, op, HistoryOps.Outcome(op, answer));
+            return answer;
+        }
+        return await AskUnrecordedAsync(target, message, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<object> AskUnrecordedAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         object reply;
         CancellationTokenSource? linked = null;
         var token = Ended;

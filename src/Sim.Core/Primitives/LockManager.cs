@@ -163,6 +163,8 @@ public sealed partial class LockManager : FencingActor
     private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LockKind> _kinds = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // The run's history: grants and ends of holdings in this actor's order (the order the mutual exclusion checker reads).
+    private readonly History.HistoryLog _history = History.HistoryLog.Of(Context.System);
 
     public static Props Props() => Akka.Actor.Props.Create(() => new LockManager());
 
@@ -292,6 +294,7 @@ public sealed partial class LockManager : FencingActor
         named.Kind.Value--;
         var holder = new Holder(token, request.RequestId, request.OwnerName, request.Owner, waiter.Count);
         named.Holders[token] = holder;
+        _history.Coordinator(request.OwnerName, History.HistoryOps.Lock, lockName, "acquire", History.HistoryType.Ok, [], token);
         WatchSession(request.Owner, request.OwnerName);
         waiter.ReplyTo.Tell(waiter.Reply?.Invoke(token) ?? new Granted(lockName, request.RequestId, token));
     }
@@ -351,7 +354,10 @@ public sealed partial class LockManager : FencingActor
         // The caller's own permits end first, oldest first: acquire then release by one participant holds nothing after.
         var ended = named.Holders.Values.Where(h => h.OwnerName == m.OwnerName).OrderBy(h => h.Token).Take(m.Count).ToList();
         foreach (var holder in ended)
+        {
             named.Holders.Remove(holder.Token);
+            _history.Coordinator(holder.OwnerName, History.HistoryOps.Lock, m.Lock, "release", History.HistoryType.Ok, [], holder.Token);
+        }
         kind.Value += m.Count;
         ServeWaiters(m.Lock, named);
         Sender.Tell(new PermitsReleased(m.Lock, kind.Value, ended.Select(h => h.Token).ToList()));
@@ -393,6 +399,7 @@ public sealed partial class LockManager : FencingActor
     private void RemoveHolder(string lockName, NamedLock named, Holder holder)
     {
         named.Holders.Remove(holder.Token);
+        _history.Coordinator(holder.OwnerName, History.HistoryOps.Lock, lockName, "release", History.HistoryType.Ok, [], holder.Token);
         var kind = named.Kind;
         // A BoundedSemaphore never goes above its bound, even when others' releases raised it while this was held.
         kind.Value = kind.Kind == SemKind.BoundedSemaphore ? Math.Min(kind.Value + 1, kind.Initial) : kind.Value + 1;

@@ -134,7 +134,10 @@ public abstract class SemLock
         _held.TryRemove(KeyValuePair.Create(token, 0));
         if (_link.Ended.IsCancellationRequested)
             return; // leaving or coordinator lost: the coordinator frees it
-        Manager.Tell(new Release(Name, token, OwnerName), ActorRefs.NoSender);
+        var release = new Release(Name, token, OwnerName);
+        if (_link.History is { } history && History.HistoryOps.Describe(Manager, release) is { } op)
+            history.OneWay(op);
+        Manager.Tell(release, ActorRefs.NoSender);
     }
 
     /// <summary>A condition's wait gave the lock up and took it back: the holding (all its handles) has a new fencing token.</summary>

@@ -45,6 +45,7 @@ public static class BuiltInScenarios
                 ScenarioFigure.Of("lost_updates", "sold + landed_unreported - (tickets.initial - remaining)"),
             ],
             Checks = useLock ? [new ExpressionCheck("oversold == 0"), new ExpressionCheck("lost_updates == 0")] : [],
+            ExpectRace = !useLock,
             Columns = ["searched", "seen", "bought", "token"],
         };
     }
@@ -133,6 +134,7 @@ public static class BuiltInScenarios
                 ScenarioFigure.Of("lost_updates", "expected - final"),
             ],
             Checks = mode == "nolock" ? [] : [new ExpressionCheck("lost_updates == 0")],
+            ExpectRace = mode == "nolock",
             Columns = ["increments", "work_ms"],
         };
     }
