@@ -24,7 +24,8 @@ public sealed class CounterChecker(string key, long initial) : IHistoryChecker
             {
                 switch (op.F)
                 {
-                    case "read" when op.IsOk:
+                    // A read only the coordinator recorded (its process died before sending its own record) still tells what was read.
+                    case "read" when op.IsOk || op.CoordinatorOnly:
                         read = op.Value;
                         break;
                     case "add":

@@ -148,8 +148,8 @@ public static class Timeline
         plot.Title(capped.Count == 0 ? title : $"{title} ({string.Join("; ", capped)})");
         foreach (var (legend, color) in Legend().Where(l => used.Contains(l.Name)))
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = legend, FillColor = color, LineWidth = 0 });
-        plot.Legend.Alignment = Alignment.UpperRight;
-        plot.ShowLegend();
+        // Beside the lanes, not over them.
+        plot.ShowLegend(Edge.Right);
         plot.SavePng(png, Width, height);
         var pixels = Enumerable.Range(0, lanes.Count).Select(i => (int)Math.Round(plot.GetPixel(new Coordinates(0, Lane(i))).Y)).ToList();
         plot.SaveSvg(svg, Width, height);
