@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text;
 using Sim.Report.Pictures;
 
@@ -19,8 +21,22 @@ public static class ReportWriter
         var messages = MessageDiagram.Draw(history, $"{summary.Title}: messages", Path.Combine(folder, "messages.png"), Path.Combine(folder, "messages.svg"));
         var index = Path.Combine(folder, "index.html");
         File.WriteAllText(index, Page(summary, timeline, messages), new UTF8Encoding(false));
+        // Where things are in the pictures, for tools and tests that read them (lane rows of the timeline, columns of the diagram).
+        var pictures = new JsonObject { ["timeline"] = Describe(timeline), ["messages"] = Describe(messages) };
+        File.WriteAllText(Path.Combine(folder, "pictures.json"), pictures.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
         return new ReportFiles(folder, index, historyPath, timeline, messages);
     }
+
+    private static JsonObject Describe(Picture picture) => new()
+    {
+        ["png"] = Path.GetFileName(picture.Png),
+        ["svg"] = Path.GetFileName(picture.Svg),
+        ["width"] = picture.Width,
+        ["height"] = picture.Height,
+        ["lanes"] = new JsonArray(picture.Lanes.Select(l => (JsonNode)l).ToArray()),
+        ["lane_pixels"] = new JsonArray(picture.LanePixels.Select(p => (JsonNode)p).ToArray()),
+        ["capped"] = picture.Capped,
+    };
 
     private static string Page(ReportSummary summary, Picture timeline, Picture messages)
     {
