@@ -27,6 +27,9 @@ public sealed class Coordinator
 
     public static Coordinator Start(ActorSystem system) => new(system);
 
+    /// <summary>The actor system the coordinator's actors live in.</summary>
+    public ActorSystem System => _system;
+
     public IActorRef LockManager { get; }
     public IActorRef Barrier { get; }
     public IActorRef Results { get; }

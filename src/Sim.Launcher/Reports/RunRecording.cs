@@ -75,8 +75,6 @@ public static class RunRecording
         var (run, report) = (result.Run, result.Report);
         var scenario = report.Outcome.Scenario;
         var lines = new List<string>();
-        if (scenario.Description is { } description)
-            lines.Add(description);
         if (report.Figures.Count > 0)
             lines.Add(string.Join(", ", report.Figures.Select(f => $"{f.Key} {f.Value?.ToString() ?? "undefined"}")));
         lines.Add($"all ready after {result.Phases.Ready.TotalSeconds:0.000} s, work {result.Phases.Work.TotalSeconds:0.000} s, wall {result.Wall.TotalSeconds:0.000} s");
@@ -97,7 +95,8 @@ public static class RunRecording
             row.Add(p.ExitCode?.ToString() ?? "-");
             return (IReadOnlyList<string>)row;
         }).ToList();
-        return new ReportSummary($"sim {scenario.Name}", result.Ok, lines, columns, rows, report.Checks, report.History);
+        var title = scenario.Description is { } about ? $"sim {scenario.Name} ({about})" : $"sim {scenario.Name}";
+        return new ReportSummary(title, result.Ok, lines, columns, rows, report.Checks, report.History);
     }
 
     /// <summary>A new folder for this run's report under the user's sim folder; only the newest <see cref="KeptReports"/> are kept.</summary>

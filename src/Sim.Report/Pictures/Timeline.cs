@@ -27,7 +27,8 @@ public static class Timeline
         var plot = new Plot();
         var ops = history.Operations.Where(o => lanes.Contains(o.Process)).ToList();
         var times = ops.SelectMany(o => new[] { o.InvokeUs, o.CompleteUs ?? o.CoordinatorUs ?? o.InvokeUs })
-            .Concat(history.ProcessEvents.Select(e => e.TimeUs)).Append(history.OriginUs).Select(history.Seconds).ToList();
+            .Concat(history.ProcessEvents.Where(e => e.F != "exit" || e.Values is not [0]).Select(e => e.TimeUs)).Append(history.OriginUs)
+            .Select(history.Seconds).ToList();
         // The work is what matters: before the start, only a short stretch is shown (the searches of a slow start-up are
         // cut at the left edge rather than squeezing the work into a corner).
         var right = Math.Max(times.Max(), 1e-3);
