@@ -106,12 +106,21 @@ public sealed class History
                     done is null ? "no completion recorded: the process ended first" : done.Note));
             }
         }
+        var ended = events.Where(e => e.Site == HistorySite.Launcher && (e.F is "kill" or "terminate" || (e.F == "exit" && e.Values is not [0])))
+            .GroupBy(e => e.Process).ToDictionary(g => g.Key, g => g.Min(e => e.TimeUs), StringComparer.Ordinal);
         foreach (var left in pending.Values.SelectMany(q => q))
         {
+            // What the coordinator did for a process that had ended (or its own record of which died with it), or did on
+            // its behalf without a call of its own (a condition's wait gives the lock up and takes it back).
+            var died = ended.TryGetValue(left.Process, out var at) && at <= left.TimeUs + 1_000_000;
+            var note = (left.F, died) switch
+            {
+                ("release", true) => "released by the coordinator: its holder ended",
+                (_, true) => "recorded by the coordinator only: the process ended before sending its own record",
+                _ => "done by the coordinator on the process's behalf",
+            };
             operations.Add(new Operation(0, left.Process, left.Kind, left.Key, left.F, HistoryType.Info, left.Values, left.Values, left.Token,
-                left.TimeUs, null, left.Seq, left.TimeUs,
-                left.F == "release" ? "released by the coordinator: its holder left" : "recorded by the coordinator only: the process's own record was lost",
-                CoordinatorOnly: true));
+                left.TimeUs, null, left.Seq, left.TimeUs, note, CoordinatorOnly: true));
         }
         var ordered = operations.OrderBy(o => o.InvokeUs).ThenBy(o => o.CoordinatorSeq ?? long.MaxValue)
             .Select((o, i) => o with { Index = i }).ToList();
