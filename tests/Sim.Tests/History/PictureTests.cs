@@ -80,6 +80,17 @@ public sealed class PictureTests : IDisposable
     }
 
     [Fact]
+    public void A_message_diagram_of_a_long_run_draws_the_first_operations_and_says_so()
+    {
+        var builder = new HistoryBuilder("counter-1");
+        for (var i = 0; i < MessageDiagram.MaxOperations + 30; i++)
+            builder.Op("counter-1", HistoryOps.Value, "n", "add", [1], [i + 1]);
+        var picture = MessageDiagram.Draw(builder.Build(), "counter", Path.Combine(_folder, "c.png"), Path.Combine(_folder, "c.svg"));
+        Assert.Equal($"first {MessageDiagram.MaxOperations} of {MessageDiagram.MaxOperations + 30} operations shown", picture.Capped);
+        Assert.Contains("operations shown", File.ReadAllText(picture.Svg));
+    }
+
+    [Fact]
     public void The_history_file_is_json_lines_of_invoke_then_completion_with_faults_as_nemesis_operations()
     {
         var path = Path.Combine(_folder, "h.jsonl");
