@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Sim.Core.History;
 
 namespace Sim.Core;
 
@@ -33,6 +34,9 @@ public sealed class ClientLink : IDisposable
 
     public bool IsFenced => _fenced.IsCancellationRequested;
 
+    /// <summary>Where this participant's calls are written down (null: not recorded). Set once, before the role runs.</summary>
+    public HistoryRecorder? History { get; set; }
+
     /// <summary>From now on every call fails at once and nothing more is sent (terminate: the role stops before goodbye).</summary>
     public void Fence() => _fenced.Cancel();
 
@@ -49,9 +53,39 @@ public sealed class ClientLink : IDisposable
     /// gone, <see cref="ParticipantFencedException"/> when this side was fenced, and <see cref="TimeoutException"/> when no
     /// answer came within <paramref name="timeout"/>.
     /// </summary>
-    public async Task<object> AskAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<object> AskAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RecordedAsync(target, message, () => AskUnrecordedAsync(target, message, timeout, cancellationToken));
+
+    /// <summary>
+    /// Runs <paramref name="call"/>, which asks <paramref name="target"/> for <paramref name="message"/> (perhaps more than
+    /// once: a resent request), as one operation of the history.
+    /// </summary>
+    internal async Task<object> RecordedAsync(IActorRef target, object message, Func<Task<object>> call)
     {
         ThrowIfEnded();
+        // Every operation on a primitive passes here: the history's one hook on the participant's side.
+        if (History is { } history && HistoryOps.Describe(target, message) is { } op)
+        {
+            var id = history.Invoke(op);
+            object answer;
+            try
+            {
+                answer = await call().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or ParticipantFencedException)
+            {
+                history.Complete(id, op, HistoryOps.Unknown(e));
+                throw;
+            }
+            history.Complete(id, op, HistoryOps.Outcome(op, answer));
+            return answer;
+        }
+        return await call().ConfigureAwait(false);
+    }
+
+    /// <summary>As <see cref="AskAsync"/>, not recorded in the history (a part of an operation recorded as a whole).</summary>
+    internal async Task<object> AskUnrecordedAsync(IActorRef target, object message, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         object reply;
         CancellationTokenSource? linked = null;
         var token = Ended;

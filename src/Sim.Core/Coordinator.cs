@@ -22,9 +22,13 @@ public sealed class Coordinator
         Ledger = system.ActorOf(Core.Ledger.Props(), Core.Ledger.Name);
         SharedData = system.ActorOf(Core.SharedData.Props(), Core.SharedData.Name);
         Pipes = system.ActorOf(PipeRegistry.Props(), PipeRegistry.Name);
+        History = system.ActorOf(Core.History.HistoryCollector.Props(), Core.History.HistoryCollector.Name);
     }
 
     public static Coordinator Start(ActorSystem system) => new(system);
+
+    /// <summary>The actor system the coordinator's actors live in.</summary>
+    public ActorSystem System => _system;
 
     public IActorRef LockManager { get; }
     public IActorRef Barrier { get; }
@@ -34,6 +38,9 @@ public sealed class Coordinator
     public IActorRef Ledger { get; }
     public IActorRef SharedData { get; }
     public IActorRef Pipes { get; }
+
+    /// <summary>Takes the participants' recorded events into the run's history (see <see cref="Core.History.HistoryLog"/>).</summary>
+    public IActorRef History { get; }
     public IActorRef? TicketStore { get; private set; }
 
     /// <summary>For clients on the coordinator's own node (the launcher's queue, its reading of shared data): never fenced.</summary>

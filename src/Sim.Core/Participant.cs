@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Sim.Core.History;
 
 namespace Sim.Core;
 
@@ -83,10 +84,40 @@ public sealed class Participant : IAsyncDisposable
         var lost = new CancellationTokenSource();
         var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession(roster, lost)),
             $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
-        return new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost)
+        var participant = new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost)
         {
             ResolveTimeout = timeout > DefaultTimeout ? timeout : DefaultTimeout,
         };
+        // Every run records its history unless the shell said not to (parameter sim-history=false, e.g. a bench's baseline).
+        if (info.Bool(HistoryParameter, true))
+        {
+            var collector = system.ActorSelection(new RootActorPath(coordinator) / "user" / HistoryCollector.Name);
+            participant._history = collector;
+            participant._link.History = new HistoryRecorder(info.Name, batch => collector.Tell(batch, ActorRefs.NoSender));
+        }
+        return participant;
+    }
+
+    /// <summary>The parameter that turns the recording of this participant's history off (<c>false</c>); on by default.</summary>
+    public const string HistoryParameter = "sim-history";
+
+    private ActorSelection? _history;
+
+    /// <summary>
+    /// Sends what this participant recorded and waits (up to <paramref name="timeout"/>) until the coordinator has it, so
+    /// that its history is complete there before its report is. Best effort: a coordinator that does not answer is let be.
+    /// </summary>
+    public async Task FlushHistoryAsync(TimeSpan timeout)
+    {
+        if (_history is null || _link.History is not { Recorded: > 0 } recorder || recorder.Take(ack: true) is not { } batch)
+            return;
+        try
+        {
+            await _history.Ask<HistoryBatchTaken>(batch, timeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException or OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>
@@ -207,9 +238,12 @@ public sealed class Participant : IAsyncDisposable
     public async Task<Go> ReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         (Go)await _link.AskAsync(StartGate, new Ready(Name, Info.Pid), timeout, cancellationToken).ConfigureAwait(false);
 
-    public async Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+    public async Task ReportAsync(IReadOnlyDictionary<string, long> figures, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        await FlushHistoryAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _link.AskAsync(Results, new ParticipantResult(Name, Info.Role, Info.Pid, figures), timeout ?? DefaultTimeout, cancellationToken)
             .ConfigureAwait(false);
+    }
 
     /// <summary>
     /// From now on every client call of this participant fails at once and nothing more is sent: the first step of
@@ -232,6 +266,8 @@ public sealed class Participant : IAsyncDisposable
     {
         try
         {
+            // What it recorded goes first, on the same connection as the goodbye.
+            _link.History?.Flush();
             // Not through the link: a fenced participant may still say goodbye.
             await _roster.Ask<ExitNoted>(new ParticipantExited(Name, exitCode), timeout).ConfigureAwait(false);
             return true;
@@ -244,6 +280,8 @@ public sealed class Participant : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _link.History?.Flush();
+        _link.History?.Dispose();
         _system.Stop(Session);
         _link.Dispose();
         return ValueTask.CompletedTask;

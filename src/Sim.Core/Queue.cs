@@ -174,6 +174,9 @@ public sealed class QueueActor : FencingActor
 {
     private sealed record Deadline(long WaitId) : INoSerializationVerificationNeeded;
 
+    // The run's history: puts accepted and items handed out, in this queue's order (what the total-queue checker reads).
+    private readonly History.HistoryLog _history = History.HistoryLog.Of(Context.System);
+
     private sealed class PendingPut(long id, IActorRef replyTo, QueuePut put, ICancelable? timer)
     {
         public long Id { get; } = id;
@@ -295,7 +298,12 @@ public sealed class QueueActor : FencingActor
         }
         var added = put.Accepted - before;
         if (added > 0)
+        {
             _putBy[put.Put.Producer] = _putBy.GetValueOrDefault(put.Put.Producer) + added;
+            if (_history.Enabled)
+                _history.Coordinator(put.Put.Producer, History.HistoryOps.Queue, _name, "put", History.HistoryType.Ok,
+                    History.HistoryOps.ItemIds(before == 0 && added == put.Put.Items.Count ? put.Put.Items : put.Put.Items.Skip(before).Take(added).ToList()));
+        }
         if (_joinable)
             _unfinished += added;
     }
@@ -366,6 +374,9 @@ public sealed class QueueActor : FencingActor
                 held[delivery.Id] = delivery;
             WatchSession(get.Session, get.Consumer);
         }
+        if (_history.Enabled)
+            _history.Coordinator(get.Consumer, History.HistoryOps.Queue, _name, "get", History.HistoryType.Ok,
+                History.HistoryOps.ItemIds(deliveries.Select(d => d.Item).ToList()));
         replyTo.Tell(new QueueItems(deliveries));
     }
 

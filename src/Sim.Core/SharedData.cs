@@ -170,7 +170,9 @@ public sealed class SharedData : FencingActor
         {
             var target = Find(m.Object);
             SeeToken(target, m.Token);
-            return new SharedDone(Read(target, m.Key), false);
+            var value = Read(target, m.Key);
+            Recorded(m.Participant, History.HistoryOps.SharedKey(m.Object, m.Key), "read", value, m.Token);
+            return new SharedDone(value, false);
         }));
         Receive<SharedSet>(m => Reply(() =>
         {
@@ -178,6 +180,7 @@ public sealed class SharedData : FencingActor
             CheckScalar(m.Value);
             Write(target, m.Key, m.Value);
             Count(target, m.Participant);
+            Recorded(m.Participant, History.HistoryOps.SharedKey(m.Object, m.Key), "write", m.Value, m.Token);
             return new SharedDone(m.Value, false);
         }));
         Receive<SharedAdd>(m => Reply(() =>
@@ -193,6 +196,7 @@ public sealed class SharedData : FencingActor
             };
             Write(target, m.Key, sum);
             Count(target, m.Participant);
+            Recorded(m.Participant, History.HistoryOps.SharedKey(m.Object, m.Key), "add", sum, m.Token);
             return new SharedDone(sum, false);
         }));
         Receive<SharedCompareAndSet>(m => Reply(() =>
@@ -232,6 +236,13 @@ public sealed class SharedData : FencingActor
             return new SharedStats(m.Object, target.Writes, target.StaleRefused, target.HighestToken, target.WritesBy.ToDictionary(StringComparer.Ordinal));
         }));
     }
+
+    private readonly History.HistoryLog _history = History.HistoryLog.Of(Context.System);
+
+    /// <summary>Writes an operation this object carried out into the run's history, in its processing order.</summary>
+    private void Recorded(string participant, string key, string f, SharedScalar value, long token) =>
+        _history.Coordinator(participant, History.HistoryOps.Value, key, f, History.HistoryType.Ok,
+            value.Kind == SharedScalarKind.Int ? [value.Int] : [], token);
 
     private void Reply(Func<ISimMessage> operation)
     {

@@ -59,6 +59,7 @@ public sealed class TicketStore : FencingActor
     public TicketStore(string path)
     {
         var file = new TicketFile(path);
+        var history = History.HistoryLog.Of(Context.System);
         var accepted = new List<TicketWrite>();
         // The highest fencing token seen on any operation; the file's own last token is the floor.
         long highest = 0;
@@ -69,6 +70,7 @@ public sealed class TicketStore : FencingActor
             var record = file.Read();
             if (m.Token > Highest(record))
                 highest = m.Token;
+            history.Coordinator(m.Reader, History.HistoryOps.Tickets, History.HistoryOps.Tickets, "read", History.HistoryType.Ok, [record.Count], m.Token);
             return new TicketSnapshot(record.Count, record.Token);
         }));
         Receive<WriteTickets>(m => Reply(() =>
@@ -78,13 +80,18 @@ public sealed class TicketStore : FencingActor
             if (m.Count < 0)
                 return new TicketWriteRejected($"count must not be negative, got {m.Count}", floor);
             if (m.Token < floor)
+            {
+                history.Coordinator(m.Writer, History.HistoryOps.Tickets, History.HistoryOps.Tickets, "write", History.HistoryType.Fail, [m.Count], m.Token,
+                    $"stale token: the store has seen {floor}");
                 return new TicketWriteRejected(m.Token == 0
                         ? $"unfenced write from {m.Writer}: the store has seen fencing token {floor}, so writes need the lock"
                         : $"stale fencing token {m.Token} from {m.Writer}: the store has seen token {floor}", floor);
+            }
             highest = m.Token;
             var token = Math.Max(m.Token, current.Token);
             file.Write(new TicketRecord(m.Count, token));
             accepted.Add(new TicketWrite(m.Writer, m.Count, token));
+            history.Coordinator(m.Writer, History.HistoryOps.Tickets, History.HistoryOps.Tickets, "write", History.HistoryType.Ok, [m.Count], m.Token);
             return new TicketWriteAccepted(m.Count, token);
         }));
     }

@@ -138,6 +138,15 @@ public static class Bench
                 new("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "rtt_median_us"), j => Path(j, "rtt_median_us"), Raw: RawAkka.Pattern.RoundTrip),
                 new("pipe-oneway", "messages/s", true, new(1.0, TargetOf.Python), j => Path(j, "one_way_messages_per_s"), j => Path(j, "one_way_messages_per_s")),
             ]),
+        // What recording the history costs where it costs most: every handoff is 4 events at the lockers, 2 on the coordinator.
+        new("history",
+            s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
+            null,
+            [new("lock-handoffs-recorded", "handoffs/s", true, null, j => Path(j, "handoffs_per_s"), null)]),
+        new("history",
+            s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString(), "--no-history"],
+            null,
+            [new("lock-handoffs-unrecorded", "handoffs/s", true, null, j => Path(j, "handoffs_per_s"), null)]),
         // 20 participants held at the start barrier: what waiting costs (Python: 20 processes blocked on an Event).
         new("idle",
             null,

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Sim.Core;
 using Sim.Core.Roles;
 using Sim.Core.Scenarios;
+using Sim.Launcher.Reports;
 using Spectre.Console;
 
 namespace Sim.Launcher;
@@ -71,6 +72,7 @@ public static class Cli
         try
         {
             ClusterCli.Apply(parsed, ScenarioRun.UseWarmPool);
+            Reports.RecordingCli.Apply(parsed);
             // Our own handler below keeps errors to one line; the default one prints stack traces.
             var code = await parsed.InvokeAsync(Invocation, run.Token);
             return PoolLost() ?? code;
@@ -126,10 +128,11 @@ public static class Cli
         var tickets = TicketsCommand();
         var root = new RootCommand("Sim: the lessons of multiprocessing (lock, tickets, queues, pipes, shared data) as real processes on Akka.NET.")
         {
-            tickets.WithClusterOptions(), ProdconsCommand().WithClusterOptions(), CounterCommand().WithClusterOptions(),
-            LockCommand().WithClusterOptions(), PipeCommand().WithClusterOptions(), WavesCommand(), SoakCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
+            tickets.WithClusterOptions().WithHistoryOptions(), ProdconsCommand().WithClusterOptions().WithHistoryOptions(),
+            CounterCommand().WithClusterOptions().WithHistoryOptions(), LockCommand().WithClusterOptions().WithHistoryOptions(),
+            PipeCommand().WithClusterOptions().WithHistoryOptions(), WavesCommand(), SoakCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
             LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(),
-            RunCommand().WithClusterOptions(),
+            RunCommand().WithClusterOptions().WithHistoryOptions(),
             ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
         };
         root.Options.Add(UsePool);

@@ -68,10 +68,15 @@ public static class ModelScenario
         var applied = run.FaultOutcomes.Select(f => new AppliedFault(faults[f.Fault], f.Name, f.AtSeconds, f.Note)).ToList();
         var outcome = new ScenarioOutcome(scenario, participants, facts, applied, phases.Failure, phases.Ready, phases.Work, wall, primitives.Deadlock,
             primitives.LeaseExpiries) { ReleasedAt = phases.ReleasedAt };
-        var report = ScenarioReport.Evaluate(outcome);
+        // The run's history, checked by the checkers its primitives call for: their verdicts are part of the report.
+        var recorded = Reports.RunRecording.Check(run, scenario, specs, phases.ReleasedAt);
+        var report = ScenarioReport.Evaluate(outcome) with { History = recorded?.Verdicts.Select(v => v.ToCheck()).ToList() ?? [] };
         foreach (var line in report.LeaseLines().Concat(run.LastingFaultAftermath()))
             console.MarkupLineInterpolated($"[yellow]{line}[/]");
-        return await present(new ProcessScenarioResult(run, primitives, phases, report, census, results, wall));
+        var result = new ProcessScenarioResult(run, primitives, phases, report, census, results, wall);
+        var code = await present(result);
+        Reports.RunRecording.Finish(result, recorded?.History, console);
+        return code;
     }
 
     /// <summary>The report of any model scenario: the process table with its columns, figures, checks, and the JSON.</summary>
@@ -128,7 +133,7 @@ public static class ModelScenario
     public static void AddModelReport(JsonObject json, ScenarioReport report)
     {
         var model = report.ToJson(withParticipants: false);
-        foreach (var key in new[] { "figures", "checks", "facts", "lease_expiries" })
+        foreach (var key in new[] { "figures", "checks", "history_checks", "facts", "lease_expiries" })
         {
             if (!json.ContainsKey(key) && model[key] is { } value)
                 json[key] = value.DeepClone();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Sim.Core;
+using Sim.Core.History;
 using Sim.Launcher.Cluster;
 
 namespace Sim.Launcher;
@@ -68,7 +69,15 @@ public sealed class ScenarioRun : IAsyncDisposable
         System = SimTls.Create(SimConfig.SystemName, config, Certificate?.Certificate);
         StartedAt = DateTimeOffset.UtcNow;
         Coordinator = Coordinator.Start(System);
+        History = HistoryLog.Of(System);
+        History.Enabled = RecordHistory;
     }
+
+    /// <summary>Whether runs record their history (on unless the command line or a bench's baseline turns it off).</summary>
+    public static bool RecordHistory { get; set; } = true;
+
+    /// <summary>This run's history on the coordinator: what the primitives processed, the participants' batches, faults and exits.</summary>
+    public HistoryLog History { get; }
 
     /// <summary>Set once by the command line (<c>--cluster</c>): the run's participants are started by the cluster's agents.</summary>
     public static ClusterRunOptions? Cluster { get; set; }
@@ -103,6 +112,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
         if (Certificate is { } certificate)
             arguments.AddRange(["--cert", certificate.Path]);
+        if (!RecordHistory)
+            parameters = new Dictionary<string, string>(parameters) { [Participant.HistoryParameter] = "false" };
         foreach (var (key, value) in parameters)
             arguments.AddRange(["--param", $"{key}={value}"]);
         var process = _node.Create(name, role, arguments);
@@ -114,6 +125,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         _parameters[name] = parameters;
         process.OnExit += p =>
         {
+            History.Launcher(p.Name, "exit", p.ExitCode is { } code ? [code] : []);
             Coordinator.ReportExited(p.Name, p.ExitCode);
             if (p.ExitCode != 0)
                 _firstFailure.TrySetResult(p);
@@ -331,6 +343,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         else
         {
             var signalled = DateTimeOffset.UtcNow;
+            History.Launcher(process.Name, fault.Action.ToString().ToLowerInvariant(), [],
+                fault.Duration is { } lasting ? $"for {lasting.TotalSeconds:0.###} s" : null);
             string? note = null;
             // What a lasting fault does when its time is up (resume, heal), awaited here so the run waits for it.
             Func<Task>? ending = null;

@@ -47,6 +47,10 @@ public sealed class InProcessScenarioRunner
         try
         {
             var coordinator = Coordinator.Start(system);
+            // The run's history, checked as `sim run` checks it.
+            var history = Sim.Core.History.HistoryLog.Of(system);
+            history.Enabled = true;
+            var releasedAt = DateTime.UtcNow;
             var primitives = await ScenarioPrimitives.DeclareAsync(coordinator, scenario, d => Path.Combine(folder, d.Name + ".json")).ConfigureAwait(false);
             participants.AddRange(specs.Select(s => new InProcessParticipant(s, roles[s.Role](), coordinator)));
             foreach (var participant in participants)
@@ -60,6 +64,7 @@ public sealed class InProcessScenarioRunner
             try
             {
                 ready = await AwaitReadyAsync(coordinator, participants, scenario.Timeout, cancellationToken).ConfigureAwait(false);
+                releasedAt = DateTime.UtcNow;
                 await coordinator.ReleaseBarrierAsync().ConfigureAwait(false);
                 released = clock.Elapsed;
                 foreach (var fault in scenario.Faults)
@@ -97,7 +102,12 @@ public sealed class InProcessScenarioRunner
             var facts = await primitives.CollectFactsAsync(outcomes).ConfigureAwait(false);
             var outcome = new ScenarioOutcome(scenario, outcomes, facts, applied, failure, ready, done - released, wall, primitives.Deadlock,
                 primitives.LeaseExpiries);
-            return ScenarioReport.Evaluate(outcome);
+            var recorded = Sim.Report.History.Build(history.Snapshot(), specs.Select(s => s.Name).ToList(), (releasedAt.Ticks - DateTime.UnixEpoch.Ticks) / 10,
+                history.Dropped);
+            return ScenarioReport.Evaluate(outcome) with
+            {
+                History = Sim.Report.Checkers.HistoryCheckers.Check(scenario, recorded).Select(v => v.ToCheck()).ToList(),
+            };
         }
         finally
         {
@@ -164,6 +174,7 @@ public sealed class InProcessScenarioRunner
         var target = participants.FirstOrDefault(p => p.Name == name);
         if (target is null || target.Ended.IsCompleted)
             return new AppliedFault(fault, name, at, name is null ? "nobody held the lock" : $"{name} was not running");
+        Sim.Core.History.HistoryLog.Of(coordinator.System).Launcher(target.Name, fault.Action == ScenarioFaultAction.Kill ? "kill" : "terminate", []);
         if (fault.Action == ScenarioFaultAction.Kill)
             target.Kill();
         else

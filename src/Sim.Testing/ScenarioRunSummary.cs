@@ -17,6 +17,9 @@ public sealed record ScenarioRunSummary(
     /// <summary>How long the work phase took, from the release of the start barrier until the work was done or the run failed.</summary>
     public TimeSpan Work { get; init; }
 
+    /// <summary>The verdicts of the checkers that read the run's history (mutual exclusion, the ticket file, total-queue, counters).</summary>
+    public IReadOnlyList<CheckVerdict> HistoryChecks { get; init; } = [];
+
     public static ScenarioRunSummary From(ScenarioReport report) => new(
         report.Ok, report.Outcome.Failure, report.Checks,
         report.Figures.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal),
@@ -25,6 +28,7 @@ public sealed record ScenarioRunSummary(
     {
         DeadlockCycle = report.Outcome.Deadlock?.Cycle.Select(e => e.ToString()).ToList() ?? [],
         Work = report.Outcome.Work,
+        HistoryChecks = report.History,
     };
 
     /// <summary>Reads the JSON that <c>sim run FILE --json PATH</c> wrote.</summary>
@@ -46,6 +50,10 @@ public sealed record ScenarioRunSummary(
                     e.GetProperty("holds").GetString()!, e.GetProperty("wants").GetString()!, e.GetProperty("held_by").GetString()!).ToString()).ToList()
                 : [],
             Work = root.TryGetProperty("timing", out var timing) ? TimeSpan.FromSeconds(timing.GetProperty("work_s").GetDouble()) : default,
+            HistoryChecks = root.TryGetProperty("history_checks", out var history)
+                ? history.EnumerateArray().Select(c => new CheckVerdict(c.GetProperty("name").GetString()!, c.GetProperty("passed").GetBoolean(),
+                    c.GetProperty("detail").GetString() ?? "", c.GetProperty("evidence").EnumerateArray().Select(e => e.GetString()!).ToList())).ToList()
+                : [],
         };
     }
 
@@ -53,5 +61,5 @@ public sealed record ScenarioRunSummary(
 
     /// <summary>One line per check, for a failing test's message.</summary>
     public override string ToString() =>
-        $"ok={Ok}{(Error is null ? "" : $", error: {Error}")}; " + string.Join("; ", Checks.Select(c => $"{(c.Passed ? "passed" : "FAILED")} {c.Name} ({c.Detail})"));
+        $"ok={Ok}{(Error is null ? "" : $", error: {Error}")}; " + string.Join("; ", Checks.Concat(HistoryChecks).Select(c => $"{(c.Passed ? "passed" : "FAILED")} {c.Name} ({c.Detail})"));
 }

@@ -121,6 +121,14 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
         yield return new Consumed("consumer-2", [Ledger.ItemId(1, 1)], owner, [3, 4]);
         yield return new ConsumedAck(2);
+        yield return new Sim.Core.History.HistoryBatch("buyer-1",
+        [
+            new Sim.Core.History.HistoryEvent(Sim.Core.History.HistorySite.Process, Sim.Core.History.HistoryType.Invoke, "buyer-1", "lock", "tickets",
+                "acquire", [], 0, 1_700_000_000_000_000, 1),
+            new Sim.Core.History.HistoryEvent(Sim.Core.History.HistorySite.Process, Sim.Core.History.HistoryType.Fail, "buyer-1", "tickets", "tickets",
+                "write", [2, -3], 7, 1_700_000_000_000_123, 2, "stale token"),
+        ], true);
+        yield return new Sim.Core.History.HistoryBatchTaken(2);
         yield return new CheckLedger([10, 20]);
         yield return new LedgerReport(30, 29, 1, 1, 0, new Dictionary<string, long> { ["consumer-1"] = 30 }, ["consumer-1"], 1234);
         yield return new Results([new ParticipantResult("b", "buyer", 1, new Dictionary<string, long> { ["x"] = -1 })]);
@@ -206,6 +214,7 @@ public sealed class SimSerializerSpec : SimSpec
         ConditionWait cw => $"{cw.Condition}|{cw.Lock}|{cw.RequestId}|{cw.OwnerName}|{cw.Owner.Path}|{cw.Timeout}",
         EventWait ew => $"{ew.Event}|{ew.RequestId}|{ew.Participant}|{ew.Owner.Path}|{ew.Timeout}",
         BarrierWait bw => $"{bw.Barrier}|{bw.Parties}|{bw.RequestId}|{bw.Participant}|{bw.Owner.Path}|{bw.Timeout}",
+        Sim.Core.History.HistoryBatch hb => $"{hb.Process}|{hb.Ack}|{string.Join(";", hb.Events.Select(e => $"{e}|{e.TimeUs}|{e.Op}"))}",
         _ => message.ToString()!,
     };
 }

@@ -174,6 +174,8 @@ public sealed partial class LockManager : FencingActor
     private readonly Dictionary<string, NamedLock> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LockKind> _kinds = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // The run's history: grants and ends of holdings in this actor's order (the order the mutual exclusion checker reads).
+    private readonly History.HistoryLog _history = History.HistoryLog.Of(Context.System);
 
     public static Props Props() => Akka.Actor.Props.Create(() => new LockManager());
 
@@ -310,6 +312,7 @@ public sealed partial class LockManager : FencingActor
         named.Kind.Value--;
         var holder = new Holder(token, request.RequestId, request.OwnerName, request.Owner, waiter.Count, LeaseFor(request));
         named.Holders[token] = holder;
+        _history.Coordinator(request.OwnerName, History.HistoryOps.Lock, lockName, "acquire", History.HistoryType.Ok, [], token);
         WatchSession(request.Owner, request.OwnerName);
         StartLease(lockName, holder);
         waiter.ReplyTo.Tell(waiter.Reply?.Invoke(token) ?? new Granted(lockName, request.RequestId, token, holder.Lease));
@@ -375,6 +378,7 @@ public sealed partial class LockManager : FencingActor
         {
             named.Holders.Remove(holder.Token);
             Finished(holder.OwnerName, holder.RequestIds);
+            _history.Coordinator(holder.OwnerName, History.HistoryOps.Lock, m.Lock, "release", History.HistoryType.Ok, [], holder.Token);
         }
         kind.Value += m.Count;
         ServeWaiters(m.Lock, named);
@@ -419,6 +423,7 @@ public sealed partial class LockManager : FencingActor
         named.Holders.Remove(holder.Token);
         Finished(holder.OwnerName, holder.RequestIds);
         holder.LeaseTimer?.Cancel();
+        _history.Coordinator(holder.OwnerName, History.HistoryOps.Lock, lockName, "release", History.HistoryType.Ok, [], holder.Token);
         var kind = named.Kind;
         // A BoundedSemaphore never goes above its bound, even when others' releases raised it while this was held.
         kind.Value = kind.Kind == SemKind.BoundedSemaphore ? Math.Min(kind.Value + 1, kind.Initial) : kind.Value + 1;

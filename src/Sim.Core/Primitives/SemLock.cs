@@ -92,31 +92,35 @@ public abstract class SemLock
     /// As <see cref="AskWithdrawingAsync"/>, sending the same request again after every <see cref="ResendAfter"/> without an
     /// answer, until <paramref name="timeout"/>.
     /// </summary>
-    private async Task<object> AskResendingAsync(Acquire request, long requestId, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        while (true)
+    private Task<object> AskResendingAsync(Acquire request, long requestId, TimeSpan timeout, CancellationToken cancellationToken) =>
+        // One operation in the history, however many times it is sent.
+        _link.RecordedAsync(Manager, request, async () =>
         {
-            var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
-            if (left <= ResendAfter)
-                return await AskWithdrawingAsync(request, requestId, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), cancellationToken)
-                    .ConfigureAwait(false);
-            try
+            var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            while (true)
             {
-                return await _link.AskAsync(Manager, request, ResendAfter, cancellationToken).ConfigureAwait(false);
+                var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
+                var last = left <= ResendAfter;
+                try
+                {
+                    return await _link.AskUnrecordedAsync(Manager, request, last ? Max(left, TimeSpan.FromMilliseconds(1)) : ResendAfter, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                catch (TimeoutException) when (!last)
+                {
+                    // Unanswered so far: a long wait for the lock, or a request (or its grant) lost on the way. Send it again.
+                }
+                catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+                {
+                    // The manager may still grant after we stopped listening: withdraw, so no permit is stranded.
+                    if (!_link.Ended.IsCancellationRequested)
+                        Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
+                    throw;
+                }
             }
-            catch (TimeoutException)
-            {
-                // Unanswered so far: a long wait for the lock, or a request (or its grant) lost on the way. Send it again.
-            }
-            catch (OperationCanceledException)
-            {
-                if (!_link.Ended.IsCancellationRequested)
-                    Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
-                throw;
-            }
-        }
-    }
+        });
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Asks the manager for something that may grant this lock; a caller that gives up withdraws it, so no permit is stranded.</summary>
     internal async Task<object> AskWithdrawingAsync(object request, long requestId, TimeSpan timeout, CancellationToken cancellationToken)
@@ -180,7 +184,10 @@ public abstract class SemLock
         _held.TryRemove(KeyValuePair.Create(token, 0));
         if (_link.Ended.IsCancellationRequested)
             return; // leaving or coordinator lost: the coordinator frees it
-        Manager.Tell(new Release(Name, token, OwnerName), ActorRefs.NoSender);
+        var release = new Release(Name, token, OwnerName);
+        if (_link.History is { } history && History.HistoryOps.Describe(Manager, release) is { } op)
+            history.OneWay(op);
+        Manager.Tell(release, ActorRefs.NoSender);
     }
 
     /// <summary>A condition's wait gave the lock up and took it back: the holding (all its handles) has a new fencing token.</summary>

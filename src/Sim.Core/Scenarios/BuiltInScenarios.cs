@@ -47,6 +47,7 @@ public static class BuiltInScenarios
                 ScenarioFigure.Of("refused_writes", "count(rejected)"),
             ],
             Checks = useLock ? [new ExpressionCheck("oversold == 0"), new ExpressionCheck("lost_updates == 0")] : [],
+            ExpectRace = !useLock,
             Columns = ["searched", "seen", "bought", "token"],
         };
     }
@@ -135,6 +136,7 @@ public static class BuiltInScenarios
                 ScenarioFigure.Of("lost_updates", "expected - final"),
             ],
             Checks = mode == "nolock" ? [] : [new ExpressionCheck("lost_updates == 0")],
+            ExpectRace = mode == "nolock",
             Columns = ["increments", "work_ms"],
         };
     }

@@ -34,6 +34,12 @@ public sealed partial record Scenario
     /// <summary>None sentinels the run puts into queues once their producers have ended.</summary>
     public IReadOnlyList<ScenarioSentinel> Sentinels { get; init; } = [];
 
+    /// <summary>
+    /// The race is the lesson (tickets or a counter without the lock): the history's checkers report the race they find
+    /// without failing the run. Otherwise a failed history check fails the run like any other check.
+    /// </summary>
+    public bool ExpectRace { get; init; }
+
     /// <summary>The reported figures shown per participant in the table.</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
 

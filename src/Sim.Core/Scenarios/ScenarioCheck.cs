@@ -1,7 +1,7 @@
 namespace Sim.Core.Scenarios;
 
-/// <summary>What one check decided about a run.</summary>
-public sealed record CheckVerdict(string Name, bool Passed, string Detail);
+/// <summary>What one check decided about a run; a history checker adds the smallest piece of history that shows a failure.</summary>
+public sealed record CheckVerdict(string Name, bool Passed, string Detail, IReadOnlyList<string>? Evidence = null);
 
 /// <summary>An invariant that decides whether a run was correct.</summary>
 public abstract record ScenarioCheck(string Name)

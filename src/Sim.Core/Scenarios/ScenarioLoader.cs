@@ -27,7 +27,7 @@ namespace Sim.Core.Scenarios;
 public static class ScenarioLoader
 {
     private static readonly string[] TopKeys =
-        ["name", "description", "roles-assembly", "timeout-s", "on-deadlock", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
+        ["name", "description", "roles-assembly", "timeout-s", "on-deadlock", "expect-race", "parameters", "participants", "primitives", "faults", "checks", "figures", "table", "sentinels"];
     private static readonly string[] GroupKeys = ["role", "count", "name", "parameters", "daemon"];
     private static readonly string[] PrimitiveKeys = ["kind", "name", "size", "count", "lock", "lease-ms"];
     private static readonly string[] FaultKeys = ["action", "target", "lock", "at-s", "after-report", "duration-s"];
@@ -96,6 +96,7 @@ public static class ScenarioLoader
             RolesAssembly = top.TryGetValue("roles-assembly", out var r) ? Path.GetFullPath(Path.Combine(folder, Scalar(r, "roles-assembly"))) : null,
             OnDeadlock = top.TryGetValue("on-deadlock", out var od) ? ParseDeadlockPolicy(Scalar(od, "on-deadlock"), "on-deadlock") : DeadlockPolicy.Fail,
             Timeout = TimeSpan.FromSeconds(timeout),
+            ExpectRace = top.TryGetValue("expect-race", out var er) && ParseBool(Scalar(er, "expect-race"), "expect-race"),
             Participants = groups,
             Primitives = primitives,
             Faults = faults,
@@ -105,6 +106,13 @@ public static class ScenarioLoader
             Sentinels = sentinels,
         };
     }
+
+    private static bool ParseBool(string text, string where) => text switch
+    {
+        "true" or "on" or "yes" => true,
+        "false" or "off" or "no" => false,
+        _ => throw new ScenarioException($"{where}: '{text}' is not true or false"),
+    };
 
     private static Config Parse(string text, string name)
     {

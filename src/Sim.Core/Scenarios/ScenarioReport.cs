@@ -12,7 +12,13 @@ public sealed record ScenarioReport(
     IReadOnlyList<CheckVerdict> Checks,
     IReadOnlyList<ParticipantOutcome> UnexpectedExits)
 {
-    public bool Ok => Outcome.Failure is null && UnexpectedExits.Count == 0 && Checks.All(c => c.Passed);
+    public bool Ok => Outcome.Failure is null && UnexpectedExits.Count == 0 && Checks.All(c => c.Passed) && HistoryOk;
+
+    /// <summary>The verdicts of the checkers that read the run's history (empty when it was not recorded).</summary>
+    public IReadOnlyList<CheckVerdict> History { get; init; } = [];
+
+    /// <summary>Every history check passed, or the scenario expects the race they find (<see cref="Scenario.ExpectRace"/>).</summary>
+    public bool HistoryOk => Outcome.Scenario.ExpectRace || History.All(c => c.Passed);
 
     public long? Figure(string name) => Figures.FirstOrDefault(f => f.Key == name).Value;
 
@@ -73,6 +79,13 @@ public sealed record ScenarioReport(
                 ["name"] = c.Name,
                 ["passed"] = c.Passed,
                 ["detail"] = c.Detail,
+            }).ToArray()),
+            ["history_checks"] = new JsonArray(History.Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = c.Name,
+                ["passed"] = c.Passed,
+                ["detail"] = c.Detail,
+                ["evidence"] = new JsonArray((c.Evidence ?? []).Select(e => (JsonNode)e).ToArray()),
             }).ToArray()),
             ["facts"] = new JsonObject(outcome.Facts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                 .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),

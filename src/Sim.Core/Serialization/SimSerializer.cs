@@ -155,6 +155,29 @@ internal static class Codecs
         Add<ExitNoted>("PN", (w, m) => w.Str(m.Name), r => new ExitNoted(r.Str()));
         Add<ParticipantFenced>("PF", (w, m) => { w.Str(m.Participant); w.Str(m.Reason); }, r => new ParticipantFenced(r.Str(), r.Str()));
 
+        // History
+        Add<History.HistoryBatch>("HB", (w, m) =>
+            {
+                w.Str(m.Process); w.Bool(m.Ack);
+                w.List(m.Events, e =>
+                {
+                    w.Int((int)e.Site); w.Int((int)e.Type); w.Str(e.Process); w.Str(e.Kind); w.Str(e.Key); w.Str(e.F);
+                    w.List(e.Values, w.Long); w.Long(e.Token); w.Long(e.TimeUs); w.Long(e.Op); w.Str(e.Note ?? ""); w.Bool(e.Note is not null);
+                });
+            },
+            r =>
+            {
+                var (process, ack) = (r.Str(), r.Bool());
+                var events = r.List(() =>
+                {
+                    var (site, type, who, kind, key, f) = (r.Kind<History.HistorySite>(), r.Kind<History.HistoryType>(), r.Str(), r.Str(), r.Str(), r.Str());
+                    var (values, token, time, op, note, hasNote) = (r.List(r.Long), r.Long(), r.Long(), r.Long(), r.Str(), r.Bool());
+                    return new History.HistoryEvent(site, type, who, kind, key, f, values, token, time, op, hasNote ? note : null);
+                });
+                return new History.HistoryBatch(process, events, ack);
+            });
+        Add<History.HistoryBatchTaken>("HT", (w, m) => w.Int(m.Count), r => new History.HistoryBatchTaken(r.Int()));
+
         // Ticket store
         Add<SearchTickets>("TS", (w, m) => { w.Str(m.Reader); w.Long(m.Token); }, r => new SearchTickets(r.Str(), r.Long()));
         Add<TicketSnapshot>("TN", (w, m) => { w.Int(m.Count); w.Long(m.Token); }, r => new TicketSnapshot(r.Int(), r.Long()));
