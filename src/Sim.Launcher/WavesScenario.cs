@@ -55,6 +55,9 @@ public static class WavesScenario
             await Task.WhenAll(wave.Select(p => p.JoinAsync(TimeSpan.FromSeconds(30), cancellationToken)));
             var results = (await run.Coordinator.ResultsAsync()).Where(r => wave.Any(p => p.Name == r.Name)).ToList();
             var medians = results.Select(r => r.Figures.GetValueOrDefault("acquire_us_median")).Order().ToList();
+            // A long-lived launcher keeps each ended participant's name, pid and exit code, not its OS handles and pipes.
+            foreach (var process in wave.Where(p => !p.IsAlive))
+                process.Close();
             var sample = SampleSelf();
             var served = wave.Count(p => p.ExitCode == 0 && results.Any(r => r.Name == p.Name));
             waves.Add(new Wave(w, served, reportedAfter, medians.Count == 0 ? 0 : medians[medians.Count / 2], sample.RssMb, sample.HeapMb, sample.Threads));
