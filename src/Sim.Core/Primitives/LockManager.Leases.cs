@@ -100,6 +100,9 @@ public sealed partial class LockManager
             if (_expiries.Count < MaxExpiriesKept)
                 _expiries.Add(new LeaseExpiry(m.Lock, holder.OwnerName, holder.Token, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
             RemoveHolder(m.Lock, named, holder);
+            // A copy of the request still on its way (its grant was lost with the link) learns the grant is gone.
+            var why = WhyNotHeld(m.Lock, holder.Token);
+            Finished(holder.OwnerName, holder.RequestIds, id => new AcquireRefused(m.Lock, id, why));
         });
         Receive<GetLeaseExpiries>(_ => Sender.Tell(new LeaseExpiries(_expiries.ToList())));
     }

@@ -6,15 +6,16 @@ namespace Sim.Core;
 /// Resent acquires. Akka.Remote drops whatever a broken link held (a partition, a reconnect), so a client that hears
 /// nothing sends the same request again (<see cref="SemLock"/>); here every copy after the first is recognised by its
 /// owner and request id: one still waiting is answered to its newest asker, one already granted gets its grant again,
-/// and one already over (given back, timed out, withdrawn) is ignored, so a late copy can never take the lock a
-/// second time.
+/// and one already over is answered as it ended (timed out; a grant that ended without its owner's release, by a lease
+/// or a cancel, is refused) or not at all (given back: its owner had the grant), so a late copy can never take the lock
+/// a second time.
 /// </summary>
 public sealed partial class LockManager
 {
     /// <summary>Requests of one owner that are over, the newest few: a copy arrives at most a few resends late.</summary>
     private const int FinishedKept = 64;
 
-    private readonly Dictionary<string, long[]> _finished = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Id, Func<long, ISimMessage>? Answer)[]> _finished = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _finishedNext = new(StringComparer.Ordinal);
 
     /// <summary>True if <paramref name="m"/> is a copy of a request this manager has seen, which is then answered here.</summary>
@@ -37,27 +38,54 @@ public sealed partial class LockManager
                 }
             }
         }
-        return IsFinished(m.OwnerName, m.RequestId);
+        if (!TryFinished(m.OwnerName, m.RequestId, out var answer))
+            return false;
+        if (answer is not null)
+            Sender.Tell(answer(m.RequestId));
+        return true;
     }
 
-    /// <summary>These requests of <paramref name="owner"/> are over: a late copy of any of them is ignored.</summary>
-    private void Finished(string owner, IEnumerable<long> requestIds)
+    /// <summary>
+    /// These requests of <paramref name="owner"/> are over: a late copy of any of them gets <paramref name="answer"/> (none:
+    /// it is ignored).
+    /// </summary>
+    private void Finished(string owner, IEnumerable<long> requestIds, Func<long, ISimMessage>? answer = null)
     {
         if (!_finished.TryGetValue(owner, out var ring))
         {
-            _finished[owner] = ring = new long[FinishedKept];
+            _finished[owner] = ring = new (long, Func<long, ISimMessage>?)[FinishedKept];
             _finishedNext[owner] = 0;
         }
         foreach (var id in requestIds)
         {
+            // Said again with an answer (a deadline after the waiter's removal): the newer word replaces the older.
+            var known = Array.FindIndex(ring, e => e.Id == id);
+            if (known >= 0)
+            {
+                ring[known] = (id, answer ?? ring[known].Answer);
+                continue;
+            }
             var next = _finishedNext[owner];
-            ring[next] = id;
+            ring[next] = (id, answer);
             _finishedNext[owner] = (next + 1) % FinishedKept;
         }
     }
 
-    private bool IsFinished(string owner, long requestId) =>
-        requestId != 0 && _finished.TryGetValue(owner, out var ring) && Array.IndexOf(ring, requestId) >= 0;
+    private bool TryFinished(string owner, long requestId, out Func<long, ISimMessage>? answer)
+    {
+        answer = null;
+        if (requestId == 0 || !_finished.TryGetValue(owner, out var ring))
+            return false;
+        foreach (var (id, then) in ring)
+        {
+            if (id == requestId)
+            {
+                answer = then;
+                return true;
+            }
+        }
+        return false;
+    }
 
     private void ForgetFinished(string owner)
     {

@@ -282,7 +282,7 @@ public sealed partial class LockManager : FencingActor
         }
         if (m.Timeout == TimeSpan.Zero)
         {
-            Finished(m.OwnerName, [m.RequestId]);
+            Finished(m.OwnerName, [m.RequestId], id => new AcquireTimedOut(m.Lock, id));
             Sender.Tell(new AcquireTimedOut(m.Lock, m.RequestId));
             ForgetIfIdle(m.Lock, named);
             return;
@@ -414,6 +414,7 @@ public sealed partial class LockManager : FencingActor
         if (waiter is null)
             return;
         RemoveWaiter(named, waiter);
+        Finished(m.OwnerName, [m.RequestId], id => new AcquireTimedOut(m.Lock, id));
         waiter.ReplyTo.Tell(new AcquireTimedOut(m.Lock, m.RequestId));
     }
 
