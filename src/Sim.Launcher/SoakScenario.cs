@@ -166,44 +166,42 @@ public static class SoakScenario
                                                 (f.Duration is { } d ? $":{d.TotalSeconds.ToString(CultureInfo.InvariantCulture)}" : "")));
         // A holder that is paused or cut off without a lease holds everyone up until it is back: leases make those runs go on.
         int? Lease() => faults.Any(f => f.Lasts) ? 300 + random.Next(5) * 100 : null;
+        // A lesson's scenario with a lock: up to two faults on its participants or the holder, a lease where one may stall.
+        Planned Locked(string what, string participant, int count, string lockName, Func<Scenario> build)
+        {
+            for (var i = random.Next(3); i > 0; i--)
+                faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"{participant}-{random.Next(1, count + 1)}", true));
+            var lease = Lease();
+            var scenario = build();
+            if (lease is { } ms)
+                scenario = scenario.WithLease(lockName, ms);
+            return new Planned(scenario, $"{what}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+        }
         switch (random.Next(4))
         {
             case 0:
             {
                 var buyers = random.Next(3, 7);
                 var tickets = random.Next(1, buyers);
-                for (var i = random.Next(3); i > 0; i--)
-                    faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"buyer-{random.Next(1, buyers + 1)}", true));
                 var delay = random.Next(50, 400);
-                var lease = Lease();
-                var scenario = BuiltInScenarios.Tickets(buyers, tickets, true, delay, timeout, faults);
-                if (lease is { } ms)
-                    scenario = scenario.WithLease(Buyer.LockName, ms);
-                return new Planned(scenario, $"tickets buyers={buyers} tickets={tickets} delay={delay}ms{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+                return Locked($"tickets buyers={buyers} tickets={tickets} delay={delay}ms", "buyer", buyers, Buyer.LockName,
+                    () => BuiltInScenarios.Tickets(buyers, tickets, true, delay, timeout, faults));
             }
             case 1:
             {
                 var processes = random.Next(2, 5);
                 var increments = random.Next(10, 60);
-                for (var i = random.Next(3); i > 0; i--)
-                    faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"counter-{random.Next(1, processes + 1)}", true));
-                var lease = Lease();
-                var scenario = BuiltInScenarios.Counter(processes, increments, "lock", random.Next(0, 5), timeout, faults);
-                if (lease is { } ms)
-                    scenario = scenario.WithLease(Counter.LockName, ms);
-                return new Planned(scenario, $"counter processes={processes} increments={increments}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+                var delay = random.Next(0, 5);
+                return Locked($"counter processes={processes} increments={increments}", "counter", processes, Counter.LockName,
+                    () => BuiltInScenarios.Counter(processes, increments, "lock", delay, timeout, faults));
             }
             case 2:
             {
                 var processes = random.Next(2, 5);
                 var acquires = random.Next(50, 400);
-                for (var i = random.Next(3); i > 0; i--)
-                    faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"locker-{random.Next(1, processes + 1)}", true));
-                var lease = Lease();
-                var scenario = BuiltInScenarios.Lock(processes, acquires, random.Next(0, 3), timeout, faults);
-                if (lease is { } ms)
-                    scenario = scenario.WithLease(Locker.LockName, ms);
-                return new Planned(scenario, $"lock processes={processes} acquires={acquires}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+                var hold = random.Next(0, 3);
+                return Locked($"lock processes={processes} acquires={acquires}", "locker", processes, Locker.LockName,
+                    () => BuiltInScenarios.Lock(processes, acquires, hold, timeout, faults));
             }
             default:
             {
