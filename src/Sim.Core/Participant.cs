@@ -82,7 +82,7 @@ public sealed class Participant : IAsyncDisposable
         var refs = await Task.WhenAll(resolving).ConfigureAwait(false);
         var (lockManager, barrier, results, roster) = (refs[0], refs[1], refs[2], refs[3]);
         var lost = new CancellationTokenSource();
-        var session = system.ActorOf(Akka.Actor.Props.Create(() => new ParticipantSession(roster, lost)),
+        var session = system.ActorOf(ParticipantSession.Props(roster, lost),
             $"session-{Uri.EscapeDataString(info.Name)}-{Guid.NewGuid():N}");
         var participant = new Participant(system, coordinator, info, session, lockManager, barrier, results, roster, lost)
         {
@@ -333,7 +333,19 @@ public sealed class Participant : IAsyncDisposable
     /// <summary>Exists while the participant does (the lock manager watches it), and watches the coordinator in turn.</summary>
     private sealed class ParticipantSession : ReceiveActor
     {
-        public ParticipantSession(IActorRef roster, CancellationTokenSource lost)
+        // A producer, not Props.Create(() => new ...): every participant makes one at start-up, and an expression
+        // tree costs it building, evaluating and (with dynamic code) compiling (issue 17).
+        public static Props Props(IActorRef roster, CancellationTokenSource lost) =>
+            Akka.Actor.Props.CreateBy(new Producer(() => new ParticipantSession(roster, lost)));
+
+        private sealed class Producer(Func<ParticipantSession> create) : IIndirectActorProducer
+        {
+            public Type ActorType => typeof(ParticipantSession);
+            public ActorBase Produce() => create();
+            public void Release(ActorBase actor) { }
+        }
+
+        private ParticipantSession(IActorRef roster, CancellationTokenSource lost)
         {
             Context.Watch(roster);
             Receive<Terminated>(_ => lost.Cancel());
