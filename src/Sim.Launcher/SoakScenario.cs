@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Sim.Core.Roles;
 using Sim.Core.Scenarios;
@@ -161,9 +160,8 @@ public static class SoakScenario
                     : null,
             };
         }
-        string Describe(IEnumerable<ScenarioFault> list) =>
-            string.Join(", ", list.Select(f => $"{f.Action.ToString().ToLowerInvariant()} {f.Target}@{f.AtSeconds.ToString(CultureInfo.InvariantCulture)}" +
-                                                (f.Duration is { } d ? $":{d.TotalSeconds.ToString(CultureInfo.InvariantCulture)}" : "")));
+        // As the command line writes them (Fault's own text): --pause holder@0.3:1.2.
+        string Describe(IEnumerable<ScenarioFault> list) => string.Join(", ", list.Select(f => Sim.Launcher.Fault.FromModel(f, null).ToString()));
         // A holder that is paused or cut off without a lease holds everyone up until it is back: leases make those runs go on.
         int? Lease() => faults.Any(f => f.Lasts) ? 300 + random.Next(5) * 100 : null;
         // A lesson's scenario with a lock: up to two faults on its participants or the holder, a lease where one may stall.

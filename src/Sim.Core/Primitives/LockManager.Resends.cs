@@ -15,8 +15,14 @@ public sealed partial class LockManager
     /// <summary>Requests of one owner that are over, the newest few: a copy arrives at most a few resends late.</summary>
     private const int FinishedKept = 64;
 
-    private readonly Dictionary<string, (long Id, Func<long, ISimMessage>? Answer)[]> _finished = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _finishedNext = new(StringComparer.Ordinal);
+    /// <summary>One owner's newest finished requests, oldest overwritten first.</summary>
+    private sealed class FinishedRing
+    {
+        public (long Id, Func<long, ISimMessage>? Answer)[] Entries { get; } = new (long, Func<long, ISimMessage>?)[FinishedKept];
+        public int Next { get; set; }
+    }
+
+    private readonly Dictionary<string, FinishedRing> _finished = new(StringComparer.Ordinal);
 
     /// <summary>True if <paramref name="m"/> is a copy of a request this manager has seen, which is then answered here.</summary>
     private bool AnsweredAsResend(Acquire m)
@@ -52,22 +58,19 @@ public sealed partial class LockManager
     private void Finished(string owner, IEnumerable<long> requestIds, Func<long, ISimMessage>? answer = null)
     {
         if (!_finished.TryGetValue(owner, out var ring))
-        {
-            _finished[owner] = ring = new (long, Func<long, ISimMessage>?)[FinishedKept];
-            _finishedNext[owner] = 0;
-        }
+            _finished[owner] = ring = new FinishedRing();
+        var entries = ring.Entries;
         foreach (var id in requestIds)
         {
             // Said again with an answer (a deadline after the waiter's removal): the newer word replaces the older.
-            var known = Array.FindIndex(ring, e => e.Id == id);
+            var known = Array.FindIndex(entries, e => e.Id == id);
             if (known >= 0)
             {
-                ring[known] = (id, answer ?? ring[known].Answer);
+                entries[known] = (id, answer ?? entries[known].Answer);
                 continue;
             }
-            var next = _finishedNext[owner];
-            ring[next] = (id, answer);
-            _finishedNext[owner] = (next + 1) % FinishedKept;
+            entries[ring.Next] = (id, answer);
+            ring.Next = (ring.Next + 1) % FinishedKept;
         }
     }
 
@@ -76,7 +79,7 @@ public sealed partial class LockManager
         answer = null;
         if (requestId == 0 || !_finished.TryGetValue(owner, out var ring))
             return false;
-        foreach (var (id, then) in ring)
+        foreach (var (id, then) in ring.Entries)
         {
             if (id == requestId)
             {
@@ -87,9 +90,5 @@ public sealed partial class LockManager
         return false;
     }
 
-    private void ForgetFinished(string owner)
-    {
-        _finished.Remove(owner);
-        _finishedNext.Remove(owner);
-    }
+    private void ForgetFinished(string owner) => _finished.Remove(owner);
 }

@@ -112,9 +112,7 @@ public abstract class SemLock
                 }
                 catch (Exception e) when (e is TimeoutException or OperationCanceledException)
                 {
-                    // The manager may still grant after we stopped listening: withdraw, so no permit is stranded.
-                    if (!_link.Ended.IsCancellationRequested)
-                        Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
+                    Withdraw(requestId);
                     throw;
                 }
             }
@@ -131,11 +129,16 @@ public abstract class SemLock
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
-            // The manager may still grant after we stopped listening.
-            if (!_link.Ended.IsCancellationRequested)
-                Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
+            Withdraw(requestId);
             throw;
         }
+    }
+
+    /// <summary>The caller gave up: the manager may still grant after we stopped listening, so withdraw, no permit stranded.</summary>
+    private void Withdraw(long requestId)
+    {
+        if (!_link.Ended.IsCancellationRequested)
+            Manager.Tell(new CancelAcquire(Name, requestId, OwnerName));
     }
 
     /// <summary>
