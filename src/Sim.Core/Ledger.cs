@@ -5,12 +5,11 @@ namespace Sim.Core;
 // ---- Protocol -------------------------------------------------------------------------------
 
 /// <summary>
-/// A consumer processed these item ids. With <paramref name="ThenTaskDone"/> set, the ledger then marks the queue
-/// deliveries <paramref name="TaskDone"/> done on that joinable queue and the queue answers: one round trip instead
-/// of two, and the record is always in before the items are done, so a crash in between shows as a duplicate,
-/// never as a loss.
+/// A consumer processed these item ids (answered with <see cref="ConsumedAck"/>). A consumer of a joinable queue sends its
+/// records with its task_done instead (<see cref="QueueTaskDone.Ledger"/>): the queue records only what the consumer still
+/// held, in the same step that marks it done.
 /// </summary>
-public sealed record Consumed(string Consumer, IReadOnlyList<long> Ids, IActorRef? ThenTaskDone = null, IReadOnlyList<long>? TaskDone = null)
+public sealed record Consumed(string Consumer, IReadOnlyList<long> Ids)
     : IParticipantRequest
 {
     string IParticipantRequest.Participant => Consumer;
@@ -66,9 +65,8 @@ public sealed class Ledger : FencingActor
             consumed += m.Ids.Count;
             perConsumer[m.Consumer] = perConsumer.GetValueOrDefault(m.Consumer) + m.Ids.Count;
             lastRecord = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (m.ThenTaskDone is { } queue)
-                queue.Tell(new QueueTaskDone(m.Consumer, m.TaskDone ?? []), Sender);
-            else
+            // A queue recording for its consumer waits for no answer.
+            if (!Sender.IsNobody())
                 Sender.Tell(new ConsumedAck(m.Ids.Count));
         });
         Receive<CheckLedger>(m =>

@@ -212,20 +212,16 @@ public sealed class Participant : IAsyncDisposable
     }
 
     /// <summary>
-    /// Records the items <paramref name="ids"/>, then marks the oldest <paramref name="taskDoneCount"/> deliveries this
-    /// participant took from <paramref name="queue"/> done, in one round trip; returns the queue's unfinished count.
+    /// Marks the oldest <paramref name="record"/>.Count deliveries this participant took from <paramref name="queue"/> done and
+    /// records, for each one it still held, the item id at the same place in <paramref name="record"/> (negative: nothing to
+    /// record), in one round trip and one step at the queue: an item whose lease ran out and went to another consumer is
+    /// neither done nor recorded here (<see cref="QueueTaskDoneAck.Lost"/>).
     /// </summary>
-    public async Task<long> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> ids, SimJoinableQueue queue, int taskDoneCount,
+    public async Task<QueueTaskDoneAck> RecordConsumedAndTaskDoneAsync(IReadOnlyList<long> record, SimJoinableQueue queue,
         CancellationToken cancellationToken = default)
     {
         var ledger = await ResolveNamedAsync(Core.Ledger.Name, ResolveTimeout, cancellationToken).ConfigureAwait(false);
-        var done = queue.TakeUnfinished(taskDoneCount);
-        return await _link.AskAsync(ledger, new Consumed(Name, ids, queue.Ref, done), DefaultTimeout, cancellationToken).ConfigureAwait(false) switch
-        {
-            QueueTaskDoneAck ack => ack.Unfinished,
-            QueueError error => throw new InvalidOperationException(error.Reason),
-            var other => throw new InvalidOperationException($"unexpected reply to record and task_done on '{queue.Name}': {other}"),
-        };
+        return await queue.TaskDoneRecordingAsync(queue.TakeUnfinished(record.Count), record, ledger, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<TicketStoreClient> TicketsAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)

@@ -56,10 +56,15 @@ public sealed record Delivery(long Id, QueueItem Item);
 
 // ---- Protocol -------------------------------------------------------------------------------
 
-/// <summary>Create the named queue if it does not exist (answered with <see cref="QueueDeclared"/>).</summary>
-public sealed record DeclareQueue(string Queue, int MaxSize, bool Joinable, string Participant) : IParticipantRequest;
+/// <summary>
+/// Create the named queue if it does not exist (answered with <see cref="QueueDeclared"/>). <paramref name="Lease"/>, when
+/// given (the run's own declaration; participants leave it null), sets the delivery lease of a joinable queue: see
+/// <see cref="RenewDeliveries"/>.
+/// </summary>
+public sealed record DeclareQueue(string Queue, int MaxSize, bool Joinable, string Participant, TimeSpan? Lease = null) : IParticipantRequest;
 
-public sealed record QueueDeclared(string Queue, IActorRef Ref) : ISimMessage;
+/// <summary>The queue, and its delivery lease (zero: none), which its consumers' clients keep renewed.</summary>
+public sealed record QueueDeclared(string Queue, IActorRef Ref, TimeSpan Lease = default) : ISimMessage;
 
 /// <summary>Put items (a batch keeps their order); waits up to <paramref name="Timeout"/> for room when the queue is bounded.</summary>
 public sealed record QueuePut(string Producer, IReadOnlyList<QueueItem> Items, TimeSpan Timeout) : IParticipantRequest
@@ -98,14 +103,43 @@ public sealed record QueueClosed(string Queue) : ISimMessage;
 
 /// <summary>
 /// Mark these deliveries of the consumer done (joinable queues). Named, not counted: a consumer can only finish
-/// what it was given and still holds, never an item handed on to another after it was fenced.
+/// what it was given and still holds, never an item handed on to another after it was fenced or its lease ran out.
+/// With <paramref name="Ledger"/> set, the queue records in that ledger, for each delivery it marks done, the item id at the
+/// same place in <paramref name="Record"/> (negative: nothing to record): an item's record and its task_done are one step,
+/// taken only while the consumer still holds it, so an item handed on after a lease ran out is recorded once.
 /// </summary>
-public sealed record QueueTaskDone(string Consumer, IReadOnlyList<long> Deliveries) : IParticipantRequest
+public sealed record QueueTaskDone(string Consumer, IReadOnlyList<long> Deliveries, IReadOnlyList<long>? Record = null, IActorRef? Ledger = null)
+    : IParticipantRequest
 {
     string IParticipantRequest.Participant => Consumer;
 }
 
-public sealed record QueueTaskDoneAck(long Unfinished) : ISimMessage;
+/// <summary>
+/// The deliveries still held are done; <paramref name="Lost"/> names those the consumer no longer held (their lease ran
+/// out and they went to another consumer): neither done nor recorded.
+/// </summary>
+public sealed record QueueTaskDoneAck(long Unfinished, IReadOnlyList<long> Lost) : ISimMessage
+{
+    public QueueTaskDoneAck(long unfinished) : this(unfinished, [])
+    {
+    }
+}
+
+/// <summary>
+/// The consumer's node is alive and still holds <paramref name="Held"/> (joinable queue with a delivery lease): their lease
+/// starts again. A consumer that stops renewing (paused, cut off) loses what it holds when the lease runs out: the items go
+/// back to the front of the queue. Answered with <see cref="DeliveriesRenewed"/>.
+/// </summary>
+public sealed record RenewDeliveries(string Consumer, long Client, IReadOnlyList<long> Held) : IParticipantRequest
+{
+    string IParticipantRequest.Participant => Consumer;
+}
+
+/// <summary>
+/// <paramref name="Lost"/>: the deliveries named that the consumer no longer holds. <paramref name="WaitingGets"/>: how many
+/// gets of the client wait at the queue (fewer than the client has outstanding: some were lost on the way, in a partition).
+/// </summary>
+public sealed record DeliveriesRenewed(IReadOnlyList<long> Lost, int WaitingGets) : ISimMessage;
 
 public sealed record QueueError(string Reason) : ISimMessage;
 
@@ -128,10 +162,17 @@ public sealed record GetQueueStatus : ISimMessage
     public static readonly GetQueueStatus Instance = new();
 }
 
-/// <summary>Sizes as Python reports them (qsize is a snapshot), plus what Sim tracks on top.</summary>
+/// <summary>
+/// Sizes as Python reports them (qsize is a snapshot), plus what Sim tracks on top. <paramref name="LeaseExpired"/> counts,
+/// per consumer, the items that went back to the queue because its delivery lease ran out; <paramref name="LateTaskDones"/>,
+/// the task_done calls for such items that came afterwards and were refused (nothing recorded).
+/// </summary>
 public sealed record QueueStatus(
     string Queue, int MaxSize, bool Joinable, bool Closed, int Size, long Unfinished, int InFlight, long Redelivered,
-    IReadOnlyDictionary<string, long> PutBy) : ISimMessage;
+    IReadOnlyDictionary<string, long> PutBy, IReadOnlyDictionary<string, long>? LeaseExpired = null, long LateTaskDones = 0) : ISimMessage
+{
+    public IReadOnlyDictionary<string, long> LeaseExpiredBy => LeaseExpired ?? new Dictionary<string, long>();
+}
 
 // ---- Actors ---------------------------------------------------------------------------------
 
@@ -157,10 +198,8 @@ public sealed class QueueManager : FencingActor
             }
             var child = Context.Child(Uri.EscapeDataString(m.Queue));
             if (child.IsNobody())
-                Sender.Tell(new QueueDeclared(m.Queue,
-                    Context.ActorOf(QueueActor.Props(m.Queue, m.MaxSize, m.Joinable), Uri.EscapeDataString(m.Queue))));
-            else
-                child.Forward(m); // the queue itself checks that the shape asked for is its own
+                child = Context.ActorOf(QueueActor.Props(m.Queue, m.MaxSize, m.Joinable), Uri.EscapeDataString(m.Queue));
+            child.Forward(m); // the queue itself checks that the shape asked for is its own, and answers with its lease
         });
     }
 }
@@ -173,6 +212,22 @@ public sealed class QueueManager : FencingActor
 public sealed class QueueActor : FencingActor
 {
     private sealed record Deadline(long WaitId) : INoSerializationVerificationNeeded;
+
+    // Local reminder to itself: hand back what consumers stopped renewing.
+    private sealed record LeaseSweep : INoSerializationVerificationNeeded
+    {
+        public static readonly LeaseSweep Instance = new();
+    }
+
+    /// <summary>Delivery leases that ran out are remembered, a bounded number, to tell a late task_done its items were lost.</summary>
+    private const int MaxExpiredKept = 100_000;
+
+    /// <summary>A delivery a consumer holds and has not marked done, and when its lease runs out (Stopwatch ticks).</summary>
+    private sealed class Held(Delivery delivery, long expiresAt)
+    {
+        public Delivery Delivery { get; } = delivery;
+        public long ExpiresAt { get; set; } = expiresAt;
+    }
 
     // The run's history: puts accepted and items handed out, in this queue's order (what the total-queue checker reads).
     private readonly History.HistoryLog _history = History.HistoryLog.Of(Context.System);
@@ -201,8 +256,14 @@ public sealed class QueueActor : FencingActor
     private readonly LinkedList<PendingPut> _puts = new();
     private readonly LinkedList<PendingGet> _gets = new();
     private readonly List<(IActorRef ReplyTo, ICancelable? Timer, long Id)> _joins = new();
-    // Joinable: what each consumer holds and has not marked done, oldest first.
-    private readonly Dictionary<string, Dictionary<long, Delivery>> _inFlight = new(StringComparer.Ordinal);
+    // Joinable: what each consumer holds and has not marked done.
+    private readonly Dictionary<string, Dictionary<long, Held>> _inFlight = new(StringComparer.Ordinal);
+    // Joinable with a lease: how long a consumer may hold items without renewing (zero: for as long as it lives).
+    private TimeSpan _lease;
+    private ICancelable? _leaseSweeps;
+    private readonly Dictionary<string, long> _leaseExpired = new(StringComparer.Ordinal);
+    private readonly HashSet<(long Delivery, string Consumer)> _expiredHoldings = new();
+    private long _lateTaskDones;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Items that went into the queue, per producer: what was really produced, whatever happened to the producer.
     private readonly Dictionary<string, long> _putBy = new(StringComparer.Ordinal);
@@ -225,9 +286,9 @@ public sealed class QueueActor : FencingActor
         _maxSize = maxSize;
         _joinable = joinable;
 
-        Receive<DeclareQueue>(m => Sender.Tell(m.MaxSize == _maxSize && m.Joinable == _joinable
-            ? new QueueDeclared(_name, Self)
-            : new QueueError($"queue '{_name}' exists with maxsize {_maxSize}, joinable {_joinable}")));
+        Receive<DeclareQueue>(OnDeclare);
+        Receive<RenewDeliveries>(OnRenew);
+        Receive<LeaseSweep>(_ => ExpireLeases());
         Receive<QueuePut>(OnPut);
         Receive<QueueGet>(OnGet);
         Receive<QueueTaskDone>(OnTaskDone);
@@ -254,6 +315,100 @@ public sealed class QueueActor : FencingActor
 
     protected override void OnParticipantExited(ParticipantExited m) =>
         ParticipantGone(m.Name, $"participant exited with {m.ExitCode?.ToString() ?? "unknown code"}");
+
+    private void OnDeclare(DeclareQueue m)
+    {
+        if (m.MaxSize != _maxSize || m.Joinable != _joinable)
+        {
+            Sender.Tell(new QueueError($"queue '{_name}' exists with maxsize {_maxSize}, joinable {_joinable}"));
+            return;
+        }
+        if (m.Lease is { } lease && lease != _lease)
+        {
+            if (!_joinable && lease > TimeSpan.Zero)
+            {
+                Sender.Tell(new QueueError($"queue '{_name}' is not joinable: only a joinable queue's deliveries have a lease"));
+                return;
+            }
+            _lease = lease < TimeSpan.Zero ? TimeSpan.Zero : lease;
+            _leaseSweeps?.Cancel();
+            _leaseSweeps = null;
+            if (_lease > TimeSpan.Zero)
+            {
+                // A few sweeps per lease: an item goes back at most a quarter of a lease late.
+                var every = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(5).Ticks, _lease.Ticks / 4));
+                _leaseSweeps = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(every, every, Self, LeaseSweep.Instance, Self);
+            }
+        }
+        Sender.Tell(new QueueDeclared(_name, Self, _lease));
+    }
+
+    protected override void PostStop()
+    {
+        _leaseSweeps?.Cancel();
+        base.PostStop();
+    }
+
+    private long LeaseEnd() => _lease > TimeSpan.Zero
+        ? System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_lease.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
+        : long.MaxValue;
+
+    private void OnRenew(RenewDeliveries m)
+    {
+        var held = _inFlight.GetValueOrDefault(m.Consumer);
+        var end = LeaseEnd();
+        List<long>? lost = null;
+        foreach (var id in m.Held)
+        {
+            if (held is not null && held.TryGetValue(id, out var holding))
+                holding.ExpiresAt = end;
+            else
+                (lost ??= new List<long>()).Add(id);
+        }
+        var waiting = 0;
+        foreach (var get in _gets)
+        {
+            if (get.Get.Client == m.Client && get.Get.Consumer == m.Consumer)
+                waiting++;
+        }
+        Sender.Tell(new DeliveriesRenewed((IReadOnlyList<long>?)lost ?? [], waiting));
+    }
+
+    /// <summary>Items whose consumer stopped renewing their lease (paused, cut off) go back to the front of the queue.</summary>
+    private void ExpireLeases()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var returned = new List<Delivery>();
+        foreach (var (consumer, held) in _inFlight)
+        {
+            var first = returned.Count;
+            foreach (var (id, holding) in held)
+            {
+                if (holding.ExpiresAt > now)
+                    continue;
+                held.Remove(id);
+                returned.Add(holding.Delivery);
+                if (_expiredHoldings.Count < MaxExpiredKept)
+                    _expiredHoldings.Add((id, consumer));
+            }
+            var expired = returned.Count - first;
+            if (expired == 0)
+                continue;
+            _leaseExpired[consumer] = _leaseExpired.GetValueOrDefault(consumer) + expired;
+            // The checker's excuse for the second delivery of these items.
+            if (_history.Enabled)
+                _history.Coordinator(consumer, History.HistoryOps.Queue, _name, "expire", History.HistoryType.Ok,
+                    History.HistoryOps.ItemIds(returned.Skip(first).Select(d => d.Item).ToList()));
+            _log.Warning("Queue {0}: the lease of {1} item(s) held by {2} ran out ({3} ms without renewal): they go back to the queue",
+                _name, expired, consumer, _lease.TotalMilliseconds);
+        }
+        if (returned.Count == 0)
+            return;
+        foreach (var delivery in returned.OrderByDescending(d => d.Id))
+            _buffer.AddFirst(delivery);
+        _redelivered += returned.Count;
+        ServeGets();
+    }
 
     private int SentinelsGivenTo(long client) => _sentinelsTo.TryGetValue(client, out var given) ? given.Count : 0;
 
@@ -369,9 +524,10 @@ public sealed class QueueActor : FencingActor
         if (_joinable)
         {
             if (!_inFlight.TryGetValue(get.Consumer, out var held))
-                _inFlight[get.Consumer] = held = new Dictionary<long, Delivery>();
+                _inFlight[get.Consumer] = held = new Dictionary<long, Held>();
+            var end = LeaseEnd();
             foreach (var delivery in deliveries)
-                held[delivery.Id] = delivery;
+                held[delivery.Id] = new Held(delivery, end);
             WatchSession(get.Session, get.Consumer);
         }
         if (_history.Enabled)
@@ -426,18 +582,31 @@ public sealed class QueueActor : FencingActor
             return;
         }
         var held = _inFlight.GetValueOrDefault(m.Consumer);
-        // All or nothing: every delivery named must be this consumer's and unfinished, each named once.
+        // Every delivery named must be this consumer's and unfinished, each named once, or one whose lease ran out while this
+        // consumer held it (lost: neither done nor recorded); anything else refuses the whole call.
         var named = new HashSet<long>(m.Deliveries);
-        if (m.Deliveries.Count == 0 || named.Count != m.Deliveries.Count || held is null || !named.All(held.ContainsKey))
+        var lost = m.Deliveries.Where(id => held is null || !held.ContainsKey(id)).ToList();
+        if (m.Deliveries.Count == 0 || named.Count != m.Deliveries.Count || (m.Record is { } record && record.Count != m.Deliveries.Count)
+            || lost.Any(id => !_expiredHoldings.Contains((id, m.Consumer))))
         {
             Sender.Tell(new QueueError(
                 $"task_done() for item(s) not delivered to {m.Consumer} or already done ({held?.Count ?? 0} unfinished, {m.Deliveries.Count} named)"));
             return;
         }
-        foreach (var id in named)
-            held.Remove(id);
-        _unfinished -= named.Count;
-        Sender.Tell(new QueueTaskDoneAck(_unfinished));
+        List<long>? recorded = m.Ledger is null ? null : new List<long>(m.Deliveries.Count);
+        for (var i = 0; i < m.Deliveries.Count; i++)
+        {
+            if (held is null || !held.Remove(m.Deliveries[i]))
+                continue;
+            if (recorded is not null && m.Record![i] >= 0)
+                recorded.Add(m.Record[i]);
+        }
+        _unfinished -= m.Deliveries.Count - lost.Count;
+        _lateTaskDones += lost.Count;
+        // In the ledger's mailbox before anyone can learn the items are done (a join's answer comes after this).
+        if (recorded is { Count: > 0 })
+            m.Ledger!.Tell(new Consumed(m.Consumer, recorded), ActorRefs.NoSender);
+        Sender.Tell(new QueueTaskDoneAck(_unfinished, lost));
         if (_unfinished == 0)
             CompleteJoins();
     }
@@ -539,7 +708,7 @@ public sealed class QueueActor : FencingActor
             return;
         _log.Info("Queue {0}: {1} item(s) held by {2} go back to the queue: {3}", _name, held.Count, name, why);
         // Ids grow in the order items entered the queue: back to the front, in that order.
-        foreach (var delivery in held.Values.OrderByDescending(d => d.Id))
+        foreach (var delivery in held.Values.Select(h => h.Delivery).OrderByDescending(d => d.Id))
             _buffer.AddFirst(delivery);
         _redelivered += held.Count;
         ServeGets();
@@ -547,5 +716,5 @@ public sealed class QueueActor : FencingActor
 
     private QueueStatus Status() =>
         new(_name, _maxSize, _joinable, _closed, _buffer.Count, _unfinished, _inFlight.Values.Sum(h => h.Count), _redelivered,
-            _putBy.ToDictionary(StringComparer.Ordinal));
+            _putBy.ToDictionary(StringComparer.Ordinal), _leaseExpired.ToDictionary(StringComparer.Ordinal), _lateTaskDones);
 }

@@ -5,6 +5,9 @@ namespace Sim.Core;
 /// <summary>Python's <c>queue.Empty</c>: no item came within the timeout.</summary>
 public sealed class QueueEmptyException(string message) : Exception(message);
 
+/// <summary>The items named were handed to another consumer after this one's delivery lease ran out: they are not done here.</summary>
+public sealed class DeliveryLostException(string message) : InvalidOperationException(message);
+
 /// <summary>Python's <c>queue.Full</c>: no room came within the timeout.</summary>
 public sealed class QueueFullException(string message) : Exception(message);
 
@@ -23,11 +26,12 @@ public class SimQueue
 
     private readonly Queue<Delivery> _prefetched = new();
 
-    protected SimQueue(IActorRef queue, string name, int maxSize, ClientLink link, IActorRef session)
+    protected SimQueue(QueueDeclared declared, int maxSize, ClientLink link, IActorRef session)
     {
-        Ref = queue;
-        Name = name;
+        Ref = declared.Ref;
+        Name = declared.Queue;
         MaxSize = maxSize;
+        Lease = declared.Lease;
         Link = link;
         Session = session;
     }
@@ -35,6 +39,13 @@ public class SimQueue
     public IActorRef Ref { get; }
     public string Name { get; }
     public int MaxSize { get; }
+
+    /// <summary>
+    /// The queue's delivery lease (joinable queues; zero: none): what this consumer holds goes back to the queue unless its
+    /// node renews it within the lease, which it does by itself while it runs.
+    /// </summary>
+    public TimeSpan Lease { get; }
+
     public string Owner => Link.Participant;
     protected ClientLink Link { get; }
     protected IActorRef Session { get; }
@@ -60,23 +71,28 @@ public class SimQueue
 
     private static long _nextClientId;
 
-    // Names this client to the queue, for the sentinel rule of fetching ahead.
-    private readonly long _clientId = Interlocked.Increment(ref _nextClientId) ^ ((long)Environment.ProcessId << 32);
+    // Names this client to the queue, for the sentinel rule of fetching ahead and to count its waiting gets.
+    protected long ClientId { get; } = Interlocked.Increment(ref _nextClientId) ^ ((long)Environment.ProcessId << 32);
     private readonly Queue<Task<object>> _ahead = new();
+    // With a lease: fetches on the wire (by number, with when each went out), and what abandons them when the queue no longer
+    // knows of them (lost in a partition).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _fetchesOut = new();
+    private long _nextFetch;
+    private CancellationTokenSource _abandonFetches = new();
     private int _sentinelsSeen;
     private bool _endSeen;
 
     /// <summary>Creates the queue on the coordinator if needed (same name, same maxsize) and returns a client of it.</summary>
     public static async Task<SimQueue> DeclareAsync(IActorRef manager, string name, int maxSize, ClientLink link, IActorRef session,
         CancellationToken cancellationToken = default) =>
-        new(await DeclareRefAsync(manager, name, maxSize, false, link, cancellationToken).ConfigureAwait(false), name, maxSize, link, session);
+        new(await DeclareRefAsync(manager, name, maxSize, false, link, null, cancellationToken).ConfigureAwait(false), maxSize, link, session);
 
-    protected static async Task<IActorRef> DeclareRefAsync(IActorRef manager, string name, int maxSize, bool joinable, ClientLink link,
-        CancellationToken cancellationToken) =>
-        await link.AskAsync(manager, new DeclareQueue(name, maxSize, joinable, link.Participant), ReplyGrace, cancellationToken)
+    protected static async Task<QueueDeclared> DeclareRefAsync(IActorRef manager, string name, int maxSize, bool joinable, ClientLink link,
+        TimeSpan? lease, CancellationToken cancellationToken) =>
+        await link.AskAsync(manager, new DeclareQueue(name, maxSize, joinable, link.Participant, lease), ReplyGrace, cancellationToken)
             .ConfigureAwait(false) switch
         {
-            QueueDeclared d => d.Ref,
+            QueueDeclared d => d,
             QueueError e => throw new InvalidOperationException(e.Reason),
             var other => throw new InvalidOperationException($"unexpected reply to declare '{name}': {other}"),
         };
@@ -173,20 +189,111 @@ public class SimQueue
     protected virtual async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var wait = timeout ?? Forever;
-        if (_prefetched.Count == 0)
+        if (PrefetchedCount == 0)
             await FillAsync(max, wait, cancellationToken).ConfigureAwait(false);
-        var taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
-        while (taken.Count < max && _prefetched.TryDequeue(out var next))
-            taken.Add(next);
+        List<Delivery> taken;
+        lock (_prefetched)
+        {
+            taken = new List<Delivery>(Math.Min(max, _prefetched.Count));
+            while (taken.Count < max && _prefetched.TryDequeue(out var next))
+                taken.Add(next);
+        }
         // Get ahead while the caller works, unless the end (a sentinel, or closed) is already here.
-        while (Prefetch > 1 && !_endSeen && _ahead.Count < Math.Max(1, FetchWindow) && _prefetched.Count < Prefetch)
+        while (Prefetch > 1 && !_endSeen && _ahead.Count < Math.Max(1, FetchWindow) && PrefetchedCount < Prefetch)
             _ahead.Enqueue(Fetch(Prefetch, wait));
         return taken;
     }
 
+    private int PrefetchedCount
+    {
+        get
+        {
+            lock (_prefetched)
+                return _prefetched.Count;
+        }
+    }
+
+    /// <summary>
+    /// With a lease: every delivery that reached this client and is not finished, wherever it waits (an answer fetched ahead, the
+    /// prefetched items, the caller's hands, a task_done on the wire). What the lease keeper renews.
+    /// </summary>
+    protected System.Collections.Concurrent.ConcurrentDictionary<long, byte> Holding { get; } = new();
+
+    /// <summary>Forgets fetched items the queue says this consumer no longer holds (their lease ran out): the caller never gets them.</summary>
+    protected int DropPrefetched(IReadOnlyCollection<long> lost)
+    {
+        var gone = lost as ISet<long> ?? new HashSet<long>(lost);
+        foreach (var id in gone)
+            Holding.TryRemove(id, out _);
+        lock (_prefetched)
+        {
+            var before = _prefetched.Count;
+            var kept = _prefetched.Where(d => !gone.Contains(d.Id)).ToList();
+            _prefetched.Clear();
+            foreach (var delivery in kept)
+                _prefetched.Enqueue(delivery);
+            return before - kept.Count;
+        }
+    }
+
+    /// <summary>The fetches on the wire now, by number, with when each went out (Stopwatch ticks; kept only with a lease).</summary>
+    protected IReadOnlyDictionary<long, long> FetchesOut => new Dictionary<long, long>(_fetchesOut);
+
+    protected bool IsFetchOut(long fetch) => _fetchesOut.ContainsKey(fetch);
+
+    protected bool IsFetching => !_fetchesOut.IsEmpty;
+
+    /// <summary>
+    /// Gives up the fetches on the wire: each ends as if the queue had stayed empty, and the caller fetches again. Only with a
+    /// lease, where it is safe: a fetch the queue still serves later hands its items to nobody, and their lease brings them back.
+    /// </summary>
+    protected void AbandonFetches()
+    {
+        CancellationTokenSource old;
+        lock (_ahead)
+            (old, _abandonFetches) = (_abandonFetches, new CancellationTokenSource());
+        old.Cancel();
+    }
+
     // Fetches are not tied to one caller's cancellation (a later call takes what they bring), only to the link's end.
-    private Task<object> Fetch(int max, TimeSpan wait) =>
-        Link.AskAsync(Ref, new QueueGet(Owner, Session, max, wait, _clientId, _sentinelsSeen), wait + ReplyGrace);
+    private Task<object> Fetch(int max, TimeSpan wait)
+    {
+        var ask = Link.AskAsync(Ref, new QueueGet(Owner, Session, max, wait, ClientId, _sentinelsSeen), wait + ReplyGrace);
+        return Lease > TimeSpan.Zero ? AbandonableAsync(ask) : ask;
+    }
+
+    private async Task<object> AbandonableAsync(Task<object> ask)
+    {
+        CancellationToken abandon;
+        lock (_ahead)
+            abandon = _abandonFetches.Token;
+        var fetch = Interlocked.Increment(ref _nextFetch);
+        _fetchesOut[fetch] = System.Diagnostics.Stopwatch.GetTimestamp();
+        OnFetching();
+        try
+        {
+            var reply = await ask.WaitAsync(abandon).ConfigureAwait(false);
+            if (reply is QueueItems items)
+            {
+                foreach (var delivery in items.Deliveries)
+                    Holding[delivery.Id] = 0;
+            }
+            return reply;
+        }
+        catch (OperationCanceledException) when (abandon.IsCancellationRequested && !ask.IsCompleted)
+        {
+            return QueueEmpty.Instance;
+        }
+        finally
+        {
+            _fetchesOut.TryRemove(fetch, out _);
+        }
+    }
+
+    /// <summary>A fetch went out (with a lease): a joinable queue's keeper starts renewing.</summary>
+    protected virtual void OnFetching()
+    {
+    }
 
     private async Task FillAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
     {
@@ -227,13 +334,16 @@ public class SimQueue
             switch (await fetch.ConfigureAwait(false))
             {
                 case QueueItems items:
-                    foreach (var delivery in items.Deliveries)
-                        _prefetched.Enqueue(delivery);
+                    lock (_prefetched)
+                    {
+                        foreach (var delivery in items.Deliveries)
+                            _prefetched.Enqueue(delivery);
+                    }
                     // Replies come in the order the fetches went out; any fetched after a sentinel was refused.
                     _endSeen = items.Deliveries.Count > 0 && items.Deliveries[^1].Item.IsNone;
                     if (_endSeen)
                         _sentinelsSeen++;
-                    if (_prefetched.Count == 0)
+                    if (PrefetchedCount == 0)
                         continue;
                     return;
                 case QueueEmpty when clock.Elapsed < wait || _ahead.Count > 0:
@@ -278,29 +388,53 @@ public class SimQueue
     private volatile bool _closedHere;
 
     public override string ToString() =>
-        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}{(_closedHere ? ", closed" : "")}, prefetched={_prefetched.Count}, fetching-ahead={_ahead.Count})";
+        $"{GetType().Name}(name={Name}, maxsize={MaxSize}, owner={Owner}{(_closedHere ? ", closed" : "")}, prefetched={PrefetchedCount}, fetching-ahead={_ahead.Count}{Describe()})";
+
+    /// <summary>What a variant adds to <see cref="ToString"/>.</summary>
+    protected virtual string Describe() => "";
 }
 
 /// <summary>
 /// <c>multiprocessing.JoinableQueue</c>: every item put is unfinished until a consumer calls
 /// <see cref="TaskDoneAsync"/> for it; <see cref="JoinAsync"/> waits until none is unfinished. Items held by
-/// a consumer whose process dies go back to the queue.
+/// a consumer whose process dies go back to the queue; with a delivery lease (<see cref="SimQueue.Lease"/>), so do the
+/// items of a consumer that stops renewing it (paused, cut off), and its late task_done for them is refused.
 /// </summary>
-public sealed class SimJoinableQueue : SimQueue
+public sealed class SimJoinableQueue : SimQueue, ILeaseHolder
 {
     private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(10);
 
     // Deliveries handed to the caller and not yet marked done, oldest first: task_done names them.
     private readonly Queue<long> _unfinished = new();
+    private readonly LeaseKeeper? _keeper;
+    private long _lost;
+    // Fetches the last renewal found unknown to the queue (null: none): still out at the next one, they were lost.
+    private HashSet<long>? _suspectFetches;
 
-    private SimJoinableQueue(IActorRef queue, string name, int maxSize, ClientLink link, IActorRef session)
-        : base(queue, name, maxSize, link, session)
+    private SimJoinableQueue(QueueDeclared declared, int maxSize, ClientLink link, IActorRef session)
+        : base(declared, maxSize, link, session)
     {
+        if (Lease > TimeSpan.Zero)
+            _keeper = new LeaseKeeper(this);
     }
 
     public static new async Task<SimJoinableQueue> DeclareAsync(IActorRef manager, string name, int maxSize, ClientLink link, IActorRef session,
         CancellationToken cancellationToken = default) =>
-        new(await DeclareRefAsync(manager, name, maxSize, true, link, cancellationToken).ConfigureAwait(false), name, maxSize, link, session);
+        await DeclareAsync(manager, name, maxSize, link, session, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// As <see cref="DeclareAsync(IActorRef, string, int, ClientLink, IActorRef, CancellationToken)"/>, setting the queue's delivery
+    /// lease (zero: none): the run's own declaration does this, before any consumer takes an item.
+    /// </summary>
+    public static async Task<SimJoinableQueue> DeclareAsync(IActorRef manager, string name, int maxSize, ClientLink link, IActorRef session,
+        TimeSpan? lease, CancellationToken cancellationToken = default) =>
+        new(await DeclareRefAsync(manager, name, maxSize, true, link, lease, cancellationToken).ConfigureAwait(false), maxSize, link, session);
+
+    /// <summary>How long a task_done waits for its answer with a lease: a few leases, at least a second, at most the usual grace.</summary>
+    private TimeSpan UnansweredTaskDone => TimeSpan.FromTicks(Math.Clamp(Lease.Ticks * 3, TimeSpan.FromSeconds(1).Ticks, ReplyGrace.Ticks));
+
+    /// <summary>Items this consumer held whose lease ran out before it marked them done: the queue gave them to another.</summary>
+    public long Lost => Interlocked.Read(ref _lost);
 
     protected override async Task<IReadOnlyList<Delivery>> GetDeliveriesAsync(int max, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -311,6 +445,60 @@ public sealed class SimJoinableQueue : SimQueue
                 _unfinished.Enqueue(delivery.Id);
         }
         return taken;
+    }
+
+    protected override void OnFetching() => _keeper?.Track(Lease);
+
+    bool ILeaseHolder.HoldsAnything => !Holding.IsEmpty || IsFetching;
+
+    ClientLink ILeaseHolder.Link => Link;
+
+    void ILeaseHolder.Renew(TimeSpan lease) => _ = RenewAsync(lease);
+
+    private async Task RenewAsync(TimeSpan lease)
+    {
+        var held = Holding.Keys.ToList();
+        // Sent before the renewal, each of these reached the queue before it (one connection keeps the order), and any answer
+        // the queue gave them reaches this node before the renewal's own answer; only those out for a lease already are suspects
+        // (an answer may take a moment from the wire to this client's books).
+        var oldest = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(lease.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var sentBefore = FetchesOut.Where(f => f.Value < oldest).Select(f => f.Key).ToList();
+        try
+        {
+            if (await Link.AskAsync(Ref, new RenewDeliveries(Owner, ClientId, held), lease).ConfigureAwait(false) is not DeliveriesRenewed renewed)
+                return;
+            if (renewed.Lost.Count > 0)
+            {
+                Interlocked.Add(ref _lost, DropPrefetched(renewed.Lost));
+            }
+            // More of them still unanswered than the queue has waiting: some, or their answers, were lost on the way (a
+            // partition). Still unanswered at the next renewal, they are given up, and the caller fetches again.
+            var stillOut = sentBefore.Where(IsFetchOut).ToHashSet();
+            var abandon = false;
+            lock (_unfinished)
+            {
+                if (stillOut.Count <= renewed.WaitingGets)
+                    _suspectFetches = null;
+                else if (_suspectFetches is { } suspects && suspects.Overlaps(stillOut))
+                    (abandon, _suspectFetches) = (true, null);
+                else
+                    _suspectFetches = stillOut;
+            }
+            if (abandon)
+                AbandonFetches();
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException or ParticipantFencedException)
+        {
+            // A late or lost renewal: the next one may still be in time; if none is, the queue takes the items back.
+        }
+    }
+
+    protected override string Describe()
+    {
+        int unfinished;
+        lock (_unfinished)
+            unfinished = _unfinished.Count;
+        return $", unfinished={unfinished}" + (Lease > TimeSpan.Zero ? $", lease={Lease.TotalMilliseconds:0} ms, lost={Lost}" : "");
     }
 
     /// <summary>
@@ -331,14 +519,61 @@ public sealed class SimJoinableQueue : SimQueue
         }
     }
 
-    /// <summary>Marks this consumer's oldest <paramref name="count"/> unfinished item(s) done; more than it holds is an error.</summary>
-    public async Task<long> TaskDoneAsync(int count = 1, CancellationToken cancellationToken = default) =>
-        await Link.AskAsync(Ref, new QueueTaskDone(Owner, TakeUnfinished(count)), ReplyGrace, cancellationToken).ConfigureAwait(false) switch
+    /// <summary>
+    /// Marks this consumer's oldest <paramref name="count"/> unfinished item(s) done; more than it holds is an error. Items whose
+    /// lease ran out (the queue gave them to another consumer) are not done by this call: it throws
+    /// <see cref="DeliveryLostException"/> after marking the others.
+    /// </summary>
+    public async Task<long> TaskDoneAsync(int count = 1, CancellationToken cancellationToken = default)
+    {
+        var ack = await TaskDoneRecordingAsync(TakeUnfinished(count), null, null, cancellationToken).ConfigureAwait(false);
+        return ack.Lost.Count == 0 ? ack.Unfinished : throw new DeliveryLostException(
+            $"task_done() on '{Name}': {ack.Lost.Count} item(s) held by {Owner} are no longer its own: their lease of {Lease.TotalMilliseconds:0} ms ran out (or the call went unanswered) and the queue hands them to another consumer");
+    }
+
+    /// <summary>
+    /// Marks <paramref name="deliveries"/> (from <see cref="TakeUnfinished"/>) done and, with <paramref name="ledger"/>, records the
+    /// item id at the same place in <paramref name="record"/> for each one still held, in one step at the queue. The answer names
+    /// the deliveries lost to an expired lease (neither done nor recorded). With a lease, a call left unanswered for a few leases
+    /// counts all of them lost (and the unfinished count as -1, unknown): they are done if it arrived, back in the queue if not.
+    /// </summary>
+    public async Task<QueueTaskDoneAck> TaskDoneRecordingAsync(IReadOnlyList<long> deliveries, IReadOnlyList<long>? record, IActorRef? ledger,
+        CancellationToken cancellationToken = default)
+    {
+        object reply;
+        if (Lease <= TimeSpan.Zero)
+            reply = await Link.AskAsync(Ref, new QueueTaskDone(Owner, deliveries, record, ledger), ReplyGrace, cancellationToken).ConfigureAwait(false);
+        else
         {
-            QueueTaskDoneAck ack => ack.Unfinished,
-            QueueError error => throw new InvalidOperationException(error.Reason),
-            var other => throw new InvalidOperationException($"unexpected reply to task_done on '{Name}': {other}"),
-        };
+            try
+            {
+                // Renewed while the answer is awaited; an answer that does not come (lost in a partition) leaves them to their
+                // lease: done if the call arrived, back in the queue if not. Either way they are not this consumer's any more.
+                reply = await Link.AskAsync(Ref, new QueueTaskDone(Owner, deliveries, record, ledger), UnansweredTaskDone, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                reply = new QueueTaskDoneAck(-1, deliveries);
+            }
+            finally
+            {
+                foreach (var id in deliveries)
+                    Holding.TryRemove(id, out _);
+            }
+        }
+        switch (reply)
+        {
+            case QueueTaskDoneAck ack:
+                if (ack.Lost.Count > 0)
+                    Interlocked.Add(ref _lost, ack.Lost.Count);
+                return ack;
+            case QueueError error:
+                throw new InvalidOperationException(error.Reason);
+            case var other:
+                throw new InvalidOperationException($"unexpected reply to task_done on '{Name}': {other}");
+        }
+    }
 
     /// <summary>Waits until every item put has been marked done; throws <see cref="TimeoutException"/> if not within the timeout.</summary>
     public async Task JoinAsync(TimeSpan timeout, CancellationToken cancellationToken = default)

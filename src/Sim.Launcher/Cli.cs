@@ -156,19 +156,24 @@ public static class Cli
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
         var faults = new FaultOptions();
+        var lease = IntOption("--lease-ms",
+            "Joinable mode: lease of every delivery; the items of a consumer that does not renew it in time (paused, cut off) go back to the queue for the others, and its late task_done for them is refused; 0 = no lease",
+            0, 0, 3_600_000);
         var command = new Command("prodcons", "Producers and consumers, each its own process, around one queue actor; every item checked to be consumed exactly once.")
         {
-            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
+            producers, consumers, items, mode, maxSize, itemBytes, workMs, batch, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var names = Enumerable.Range(1, parsed.GetValue(producers)).Select(i => $"producer-{i}")
                 .Concat(Enumerable.Range(1, parsed.GetValue(consumers)).Select(i => $"consumer-{i}")).ToList();
+            if (parsed.GetValue(lease) > 0 && parsed.GetValue(mode) != "joinable")
+                throw new UsageException($"--lease-ms {parsed.GetValue(lease)}: only a joinable queue's deliveries have a lease (add --mode joinable)");
             var options = new ProdconsOptions(
                 parsed.GetValue(producers), parsed.GetValue(consumers), parsed.GetValue(items), parsed.GetValue(mode) == "joinable",
                 parsed.GetValue(maxSize), parsed.GetValue(itemBytes), parsed.GetValue(workMs), parsed.GetValue(batch),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
-                TimeSpan.FromSeconds(parsed.GetValue(timeout)), faults.Read(parsed, names));
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)), faults.Read(parsed, names), parsed.GetValue(lease));
             return await ProdconsScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;

@@ -8,7 +8,7 @@ namespace Sim.Launcher;
 
 public sealed record ProdconsOptions(
     int Producers, int Consumers, int Items, bool Joinable, int MaxSize, int ItemBytes, int WorkMs, int Batch,
-    string? JsonPath, TimeSpan Timeout, IReadOnlyList<Fault> Faults);
+    string? JsonPath, TimeSpan Timeout, IReadOnlyList<Fault> Faults, int LeaseMs = 0);
 
 /// <summary>
 /// The lesson's producer–consumer programs: P producer and C consumer processes around one queue actor.
@@ -27,7 +27,8 @@ public static class ProdconsScenario
         console.MarkupLineInterpolated(
             $"[bold]prodcons[/]: {options.Producers} producer(s), {options.Consumers} consumer(s), {options.Items} items of {options.ItemBytes} bytes, mode {mode}, maxsize {options.MaxSize}, work {options.WorkMs} ms/item");
         var scenario = BuiltInScenarios.Prodcons(options.Producers, options.Consumers, options.Items, options.Joinable, options.MaxSize,
-            options.ItemBytes, options.WorkMs, options.Batch, options.Timeout, options.Faults.Select(f => f.ToModel()).ToList(), QueueName);
+            options.ItemBytes, options.WorkMs, options.Batch, options.Timeout, options.Faults.Select(f => f.ToModel()).ToList(), QueueName)
+            .WithLease(QueueName, options.LeaseMs);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("prodcons has no ticket file"),
             result => Present(options, mode, result, console), cancellationToken);
     }
@@ -74,6 +75,12 @@ public static class ProdconsScenario
         var neverProduced = options.Items - produced;
         console.MarkupLine($"produced {produced}{(neverProduced > 0 ? $" ({neverProduced} planned items never produced)" : "")}, consumed {ledger.Distinct}, missing {ledger.Missing}, duplicates {ledger.Duplicates}{(duplicateCause is null ? "" : $" ({Markup.Escape(duplicateCause)})")}, corrupt {corrupt}: {verdict}");
         console.MarkupLine($"throughput {throughput:0} items/s over {workSeconds:0.000} s; all ready after {ready.TotalSeconds:0.000} s, wall {wall.TotalSeconds:0.000} s");
+        foreach (var (consumer, count) in status.LeaseExpiredBy.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            console.MarkupLineInterpolated(
+                $"[yellow]the lease of {count} item(s) held by {consumer} ran out[/] ({options.LeaseMs} ms without renewal): they went back to the queue for the others");
+        var lost = status.LateTaskDones;
+        if (lost > 0)
+            console.MarkupLineInterpolated($"{lost} late task_done(s) for items whose lease had run out were refused: not recorded, not counted");
         RunReport.PrintEnd(console, census, failure, unexpectedExits);
 
         if (options.JsonPath is not null)
@@ -96,7 +103,10 @@ public static class ProdconsScenario
                     ["duplicate_cause"] = duplicateCause,
                     ["corrupt"] = corrupt,
                     ["redelivered"] = status.Redelivered,
+                    ["lease_expired"] = status.LeaseExpiredBy.Values.Sum(),
+                    ["late_task_done_refused"] = lost,
                 },
+                ["lease_ms"] = options.LeaseMs,
                 ["per_consumer"] = new JsonObject(ledger.PerConsumer.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                 ["throughput_items_per_s"] = Math.Round(throughput, 1),
                 ["timing"] = RunReport.Timing(phases, workSeconds, wall),

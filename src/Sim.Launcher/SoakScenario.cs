@@ -146,11 +146,9 @@ public static class SoakScenario
         // Short: a stalled run (see Outcome) should not take the soak's time.
         var timeout = TimeSpan.FromSeconds(20);
         var faults = new List<ScenarioFault>();
-        ScenarioFault Fault(string target, bool lockHeld)
+        ScenarioFault Fault(string target)
         {
-            var kinds = lockHeld
-                ? new[] { ScenarioFaultAction.Kill, ScenarioFaultAction.Terminate, ScenarioFaultAction.Pause, ScenarioFaultAction.Partition }
-                : new[] { ScenarioFaultAction.Kill, ScenarioFaultAction.Terminate, ScenarioFaultAction.Pause };
+            var kinds = new[] { ScenarioFaultAction.Kill, ScenarioFaultAction.Terminate, ScenarioFaultAction.Pause, ScenarioFaultAction.Partition };
             var action = kinds[random.Next(kinds.Length)];
             var at = Math.Round(random.NextDouble() * 1.2, 2);
             return new ScenarioFault(action, target, at)
@@ -162,13 +160,14 @@ public static class SoakScenario
         }
         // As the command line writes them (Fault's own text): --pause holder@0.3:1.2.
         string Describe(IEnumerable<ScenarioFault> list) => string.Join(", ", list.Select(f => Sim.Launcher.Fault.FromModel(f, null).ToString()));
-        // A holder that is paused or cut off without a lease holds everyone up until it is back: leases make those runs go on.
+        // A holder (of a lock, of a queue's items) that is paused or cut off without a lease holds everyone up until it is back, and
+        // what was lost in a partition is never sent again: leases make those runs go on.
         int? Lease() => faults.Any(f => f.Lasts) ? 300 + random.Next(5) * 100 : null;
         // A lesson's scenario with a lock: up to two faults on its participants or the holder, a lease where one may stall.
         Planned Locked(string what, string participant, int count, string lockName, Func<Scenario> build)
         {
             for (var i = random.Next(3); i > 0; i--)
-                faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"{participant}-{random.Next(1, count + 1)}", true));
+                faults.Add(Fault(random.Next(2) == 0 ? ScenarioFault.Holder : $"{participant}-{random.Next(1, count + 1)}"));
             var lease = Lease();
             var scenario = build();
             if (lease is { } ms)
@@ -203,16 +202,20 @@ public static class SoakScenario
             }
             default:
             {
-                // Joinable: a dead consumer's items are delivered again, so consumers may be killed. Producers are left
-                // alone: what a killed producer had not yet put is simply never produced.
+                // Joinable: a dead consumer's items are delivered again, and a paused or cut-off one's when their lease runs out,
+                // so consumers may be faulted. Producers are left alone: what a killed producer had not yet put is simply never produced.
                 var producers = random.Next(1, 3);
                 var consumers = random.Next(2, 4);
                 var items = random.Next(200, 3000);
                 for (var i = random.Next(3); i > 0; i--)
-                    faults.Add(Fault($"consumer-{random.Next(1, consumers + 1)}", false));
+                    faults.Add(Fault($"consumer-{random.Next(1, consumers + 1)}"));
+                var lease = Lease();
                 var scenario = BuiltInScenarios.Prodcons(producers, consumers, items, joinable: true, workMs: random.Next(0, 2), batch: random.Next(1, 50),
                     timeout: timeout, faults: faults);
-                return new Planned(scenario, $"prodcons joinable producers={producers} consumers={consumers} items={items} faults=[{Describe(faults)}]", null);
+                if (lease is { } ms)
+                    scenario = scenario.WithLease("q", ms);
+                return new Planned(scenario,
+                    $"prodcons joinable producers={producers} consumers={consumers} items={items}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
             }
         }
     }

@@ -375,7 +375,7 @@ public sealed class QueueSpec : SimSpec
     }
 
     [Fact]
-    public async Task A_ledger_record_can_mark_the_items_done_in_the_same_round_trip()
+    public async Task A_task_done_can_record_the_items_in_the_ledger_in_the_same_step()
     {
         var ledger = Sys.ActorOf(Ledger.Props());
         var producer = await Joinable("producer-1", name: "recorded");
@@ -383,17 +383,99 @@ public sealed class QueueSpec : SimSpec
         await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b"), QueueItem.None]);
         await consumer.GetManyAsync(3, TimeSpan.FromSeconds(5));
 
-        var reply = await ledger.Ask<object>(new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1)], consumer.Ref, consumer.TakeUnfinished(3)),
-            TimeSpan.FromSeconds(5));
-        Assert.Equal(0, Assert.IsType<QueueTaskDoneAck>(reply).Unfinished);
+        var ack = await consumer.TaskDoneRecordingAsync(consumer.TakeUnfinished(3), [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1), -1], ledger);
+        Assert.Equal((0L, 0), (ack.Unfinished, ack.Lost.Count));
         await producer.JoinAsync(TimeSpan.FromSeconds(5));
         var report = await ledger.Ask<LedgerReport>(new CheckLedger([2]), TimeSpan.FromSeconds(5));
         Assert.Equal((2L, 0L, 0L), (report.Distinct, report.Missing, report.Duplicates));
 
-        // Deliveries the consumer no longer holds (already done) are refused by the queue, after the record.
-        var refused = await ledger.Ask<object>(new Consumed("consumer-1", [], consumer.Ref, [1]), TimeSpan.FromSeconds(5));
+        // Deliveries the consumer no longer holds (already done) are refused, and nothing is recorded.
+        var refused = await consumer.Ref.Ask<object>(new QueueTaskDone("consumer-1", [1], [Ledger.ItemId(1, 0)], ledger), TimeSpan.FromSeconds(5));
         Assert.IsType<QueueError>(refused);
+        Assert.Equal(2L, (await ledger.Ask<LedgerReport>(new CheckLedger([2]), TimeSpan.FromSeconds(5))).Consumed);
         Assert.Throws<InvalidOperationException>(() => consumer.TakeUnfinished(1));
+    }
+
+    private Task<SimJoinableQueue> Leased(string name, TimeSpan lease) =>
+        SimJoinableQueue.DeclareAsync(_manager, name, 0, ClientLink.Local("launcher"), ActorRefs.Nobody, lease);
+
+    [Fact]
+    public async Task Items_of_a_consumer_that_stops_renewing_go_to_another_and_its_late_task_done_records_nothing()
+    {
+        var ledger = Sys.ActorOf(Ledger.Props());
+        var launcher = await Leased("leased", TimeSpan.FromMilliseconds(300));
+        var producer = await Joinable("producer-1", name: "leased");
+        var survivor = await Joinable("consumer-2", name: "leased");
+        Assert.Equal(TimeSpan.FromMilliseconds(300), survivor.Lease);
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b")]);
+
+        // consumer-1 takes "a" and then renews nothing (as a paused or cut-off node): no client, no lease keeper.
+        var silent = CreateTestProbe();
+        var taken = (await launcher.Ref.Ask<QueueItems>(new QueueGet("consumer-1", silent.Ref, 1, TimeSpan.FromSeconds(1)), TimeSpan.FromSeconds(5)))
+            .Deliveries.Single();
+        Assert.Equal("a", taken.Item.AsText());
+        await AwaitAssertAsync(async () => Assert.Equal(1L, (await launcher.StatusAsync()).LeaseExpiredBy.GetValueOrDefault("consumer-1")),
+            TimeSpan.FromSeconds(5));
+
+        // "a" went back to the front, for consumer-2, who records it once.
+        var items = await survivor.GetManyAsync(2, TimeSpan.FromSeconds(5));
+        Assert.Equal(["a", "b"], items.Select(i => i.AsText()));
+        var ack = await survivor.TaskDoneRecordingAsync(survivor.TakeUnfinished(2), [Ledger.ItemId(1, 0), Ledger.ItemId(1, 1)], ledger);
+        Assert.Empty(ack.Lost);
+
+        // consumer-1 wakes and finishes "a": lost, neither done nor recorded again.
+        var late = Assert.IsType<QueueTaskDoneAck>(await launcher.Ref.Ask<object>(
+            new QueueTaskDone("consumer-1", [taken.Id], [Ledger.ItemId(1, 0)], ledger), TimeSpan.FromSeconds(5)));
+        Assert.Equal([taken.Id], late.Lost);
+        Assert.Equal(1, (await launcher.StatusAsync()).LateTaskDones);
+        await producer.JoinAsync(TimeSpan.FromSeconds(5));
+        var report = await ledger.Ask<LedgerReport>(new CheckLedger([2]), TimeSpan.FromSeconds(5));
+        Assert.Equal((2L, 2L, 0L, 0L), (report.Consumed, report.Distinct, report.Missing, report.Duplicates));
+        Assert.Equal(1, (await launcher.StatusAsync()).Redelivered);
+    }
+
+    [Fact]
+    public async Task A_slow_consumer_that_is_alive_keeps_its_items_past_the_lease()
+    {
+        await Leased("kept", TimeSpan.FromMilliseconds(200));
+        var producer = await Joinable("producer-1", name: "kept");
+        var consumer = await Joinable("consumer-1", name: "kept");
+        await producer.PutManyAsync([QueueItem.Text("a"), QueueItem.Text("b")]);
+        Assert.Equal("a", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        // Working on "a" for five leases: its node renews the lease meanwhile.
+        await Task.Delay(TimeSpan.FromMilliseconds(1000));
+        Assert.Equal(1, await consumer.TaskDoneAsync());
+        Assert.Equal("b", (await consumer.GetAsync(TimeSpan.FromSeconds(5))).AsText());
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        Assert.Equal(0, await consumer.TaskDoneAsync());
+        var status = await producer.StatusAsync();
+        Assert.Equal((0L, 0), (status.Redelivered, status.LeaseExpiredBy.Count));
+        Assert.Contains("lease=200 ms", consumer.ToString());
+    }
+
+    [Fact]
+    public async Task A_plain_task_done_for_an_item_whose_lease_ran_out_says_it_was_lost()
+    {
+        var launcher = await Leased("lost", TimeSpan.FromMilliseconds(200));
+        var producer = await Joinable("producer-1", name: "lost");
+        await producer.PutAsync("a");
+        var silent = CreateTestProbe();
+        var taken = (await launcher.Ref.Ask<QueueItems>(new QueueGet("consumer-1", silent.Ref, 1, TimeSpan.FromSeconds(1)), TimeSpan.FromSeconds(5)))
+            .Deliveries.Single();
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await launcher.StatusAsync()).Size), TimeSpan.FromSeconds(5));
+        var lost = await launcher.Ref.Ask<object>(new QueueTaskDone("consumer-1", [taken.Id]), TimeSpan.FromSeconds(5));
+        Assert.Equal([taken.Id], Assert.IsType<QueueTaskDoneAck>(lost).Lost);
+        // An id never delivered to it is still an error, not a loss.
+        Assert.IsType<QueueError>(await launcher.Ref.Ask<object>(new QueueTaskDone("consumer-1", [taken.Id + 100]), TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, (await producer.StatusAsync()).Unfinished);
+    }
+
+    [Fact]
+    public async Task A_lease_is_refused_on_a_plain_queue()
+    {
+        await Queue("producer-1", name: "plain-leased");
+        var refused = await _manager.Ask<object>(new DeclareQueue("plain-leased", 0, false, "launcher", TimeSpan.FromSeconds(1)), TimeSpan.FromSeconds(5));
+        Assert.Contains("not joinable", Assert.IsType<QueueError>(refused).Reason);
     }
 
     [Fact]

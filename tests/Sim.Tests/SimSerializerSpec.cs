@@ -77,7 +77,9 @@ public sealed class SimSerializerSpec : SimSpec
         yield return GetResults.Instance;
         yield return new AwaitResults(8);
         yield return new DeclareQueue("q", 10, true, "producer-1");
+        yield return new DeclareQueue("q", 10, true, "launcher", TimeSpan.FromMilliseconds(750));
         yield return new QueueDeclared("q", owner);
+        yield return new QueueDeclared("q", owner, TimeSpan.FromMilliseconds(750));
         yield return new QueuePut("producer-1", [QueueItem.Text("a"), QueueItem.None, QueueItem.Bytes([1, 2, 3])], TimeSpan.FromSeconds(2));
         yield return new QueuePutDone(3);
         yield return new QueueFull(1);
@@ -87,7 +89,11 @@ public sealed class SimSerializerSpec : SimSpec
         yield return QueueEmpty.Instance;
         yield return new QueueClosed("q");
         yield return new QueueTaskDone("consumer-1", [7, 8]);
+        yield return new QueueTaskDone("consumer-1", [7, 8], [Ledger.ItemId(1, 3), -1], owner);
         yield return new QueueTaskDoneAck(5);
+        yield return new QueueTaskDoneAck(5, [7]);
+        yield return new RenewDeliveries("consumer-1", 77, [7, 8]);
+        yield return new DeliveriesRenewed([8], 2);
         yield return new QueueError("why");
         yield return new QueueJoin(TimeSpan.FromSeconds(3), "producer-1");
         yield return new QueueJoined("q");
@@ -96,6 +102,8 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new CloseQueue("producer-1", true);
         yield return GetQueueStatus.Instance;
         yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1, new Dictionary<string, long> { ["producer-1"] = 5 });
+        yield return new QueueStatus("q", 10, true, false, 3, 5, 2, 1, new Dictionary<string, long> { ["producer-1"] = 5 },
+            new Dictionary<string, long> { ["consumer-1"] = 2 }, 1);
         yield return new PipeOpen("p", 1, "pipe-b", owner, false);
         yield return new PipeConnected("p", owner);
         yield return new PipeRefused("taken");
@@ -119,7 +127,6 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new SharedItems(SharedKind.Dict, [KeyValuePair.Create("a", SharedScalar.Of(1))]);
         yield return new SharedError("no");
         yield return new Consumed("consumer-1", [Ledger.ItemId(1, 0), Ledger.ItemId(2, 7)]);
-        yield return new Consumed("consumer-2", [Ledger.ItemId(1, 1)], owner, [3, 4]);
         yield return new ConsumedAck(2);
         yield return new Sim.Core.History.HistoryBatch("buyer-1",
         [
@@ -197,15 +204,18 @@ public sealed class SimSerializerSpec : SimSpec
         PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
         PipeData pd => $"{Item(pd.Item)}|{pd.Seq}|{pd.AckWanted}",
-        QueueStatus qs => (qs with { PutBy = Empty }) + "|" + string.Join(",", qs.PutBy),
-        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}|{c.ThenTaskDone?.Path}|{string.Join(",", c.TaskDone ?? [])}",
-        QueueTaskDone t => $"{t.Consumer}|{string.Join(",", t.Deliveries)}",
+        QueueStatus qs => (qs with { PutBy = Empty, LeaseExpired = null }) + "|" + string.Join(",", qs.PutBy) + "|" + string.Join(",", qs.LeaseExpiredBy),
+        Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
+        QueueTaskDone t => $"{t.Consumer}|{string.Join(",", t.Deliveries)}|{string.Join(",", t.Record ?? [])}|{t.Ledger?.Path}",
+        QueueTaskDoneAck ta => $"{ta.Unfinished}|{string.Join(",", ta.Lost)}",
+        RenewDeliveries rd => $"{rd.Consumer}|{rd.Client}|{string.Join(",", rd.Held)}",
+        DeliveriesRenewed dr => $"{string.Join(",", dr.Lost)}|{dr.WaitingGets}",
         SharedStats st => $"{st.Object}|{st.Writes}|{st.StaleRefused}|{st.HighestToken}|{string.Join(",", st.WritesBy)}",
         CheckLedger k => string.Join(",", k.Produced),
         LedgerReport l => $"{l.Consumed}|{l.Distinct}|{l.Missing}|{l.Duplicates}|{l.Unexpected}|{string.Join(",", l.PerConsumer)}|{string.Join(",", l.DuplicateConsumers)}|{l.LastRecordUnixMs}",
         QueuePut p => $"{p.Producer}|{p.Timeout}|{string.Join(",", p.Items.Select(Item))}",
         QueueItems qi => string.Join(",", qi.Deliveries.Select(d => $"{d.Id}:{Item(d.Item)}")),
-        QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}",
+        QueueDeclared qd => $"{qd.Queue}|{qd.Ref.Path}|{qd.Lease}",
         QueueGet g => $"{g.Consumer}|{g.Session.Path}|{g.Max}|{g.Timeout}|{g.Client}|{g.SentinelsSeen}",
         Acquire a => $"{a.Lock}|{a.RequestId}|{a.OwnerName}|{a.Owner.Path}|{a.Timeout}|{a.Kind}|{a.Value}",
         PermitsReleased pr => $"{pr.Lock}|{pr.Value}|{string.Join(",", pr.Ended)}",

@@ -1,11 +1,22 @@
-using Akka.Actor;
-
 namespace Sim.Core;
 
+/// <summary>What a <see cref="LeaseKeeper"/> keeps alive: a lock's holdings, or a joinable queue's deliveries.</summary>
+internal interface ILeaseHolder
+{
+    /// <summary>True while anything is held whose lease must be renewed.</summary>
+    bool HoldsAnything { get; }
+
+    /// <summary>The participant's link to the coordinator: once it ends, there is nothing to renew.</summary>
+    ClientLink Link { get; }
+
+    /// <summary>Sends the renewals of everything held, each waiting at most <paramref name="lease"/> for its answer.</summary>
+    void Renew(TimeSpan lease);
+}
+
 /// <summary>
-/// The client's side of a leased lock: while this participant holds permits of the lock, renews each holding a few
-/// times per lease. A process that is paused or cut off renews nothing, so its lease runs out and the lock passes on;
-/// when it runs again, the first renewal tells it the holding is gone (<see cref="LockHandle.IsLost"/>).
+/// The client's side of a lease: while its holder holds anything leased, renews it a few times per lease. A process that
+/// is paused or cut off renews nothing, so its lease runs out and what it held passes on (a lock to the next waiter, a
+/// queue's items back to the queue); when it runs again, the first renewal's answer tells it what it lost.
 /// </summary>
 internal sealed class LeaseKeeper : IDisposable
 {
@@ -14,19 +25,19 @@ internal sealed class LeaseKeeper : IDisposable
 
     private static readonly TimeSpan ShortestPeriod = TimeSpan.FromMilliseconds(20);
 
-    private readonly SemLock _lock;
+    private readonly ILeaseHolder _holder;
     private readonly Timer _timer;
     private readonly object _gate = new();
     private TimeSpan _lease;
     private bool _running;
 
-    public LeaseKeeper(SemLock semLock)
+    public LeaseKeeper(ILeaseHolder holder)
     {
-        _lock = semLock;
+        _holder = holder;
         _timer = new Timer(_ => Renew(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>A grant with <paramref name="lease"/> arrived: renew until nothing is held any more.</summary>
+    /// <summary>Something with <paramref name="lease"/> is now held: renew until nothing is held any more.</summary>
     public void Track(TimeSpan lease)
     {
         lock (_gate)
@@ -42,13 +53,12 @@ internal sealed class LeaseKeeper : IDisposable
 
     private void Renew()
     {
-        var tokens = _lock.HeldTokens;
-        if (tokens.Count == 0 || _lock.Link.Ended.IsCancellationRequested)
+        if (!_holder.HoldsAnything || _holder.Link.Ended.IsCancellationRequested)
         {
             lock (_gate)
             {
-                // Stop only if nothing was granted in between (a Track after this check restarts it).
-                if (_lock.HeldTokens.Count == 0 || _lock.Link.Ended.IsCancellationRequested)
+                // Stop only if nothing was taken in between (a Track after this check restarts it).
+                if (!_holder.HoldsAnything || _holder.Link.Ended.IsCancellationRequested)
                 {
                     _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                     _running = false;
@@ -59,22 +69,7 @@ internal sealed class LeaseKeeper : IDisposable
         TimeSpan lease;
         lock (_gate)
             lease = _lease;
-        foreach (var token in tokens)
-            _ = RenewAsync(token, lease);
-    }
-
-    private async Task RenewAsync(long token, TimeSpan lease)
-    {
-        try
-        {
-            var reply = await _lock.Link.AskAsync(_lock.Manager, new RenewLease(_lock.Name, token, _lock.OwnerName), lease).ConfigureAwait(false);
-            if (reply is LeaseLost lost)
-                _lock.MarkLost(token, lost.Reason);
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException or ParticipantFencedException)
-        {
-            // A late or lost renewal: the next one may still be in time; if none is, the manager ends the holding.
-        }
+        _holder.Renew(lease);
     }
 
     public void Dispose() => _timer.Dispose();

@@ -7,7 +7,7 @@ namespace Sim.Core;
 /// Client of one named Lock, RLock, Semaphore or BoundedSemaphore held by the <see cref="LockManager"/>. As CPython builds
 /// them all on one SemLock, the client types only fix the kind and the initial value; the rules live in the manager.
 /// </summary>
-public abstract class SemLock
+public abstract class SemLock : ILeaseHolder
 {
     /// <summary>Extra time the reply may take over the wire beyond the requested wait.</summary>
     internal static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(5);
@@ -206,6 +206,29 @@ public abstract class SemLock
 
     /// <summary>The tokens this participant holds through this client (what its lease keeper renews).</summary>
     internal IReadOnlyCollection<long> HeldTokens => _held.Keys.ToList();
+
+    bool ILeaseHolder.HoldsAnything => !_held.IsEmpty;
+
+    ClientLink ILeaseHolder.Link => _link;
+
+    void ILeaseHolder.Renew(TimeSpan lease)
+    {
+        foreach (var token in HeldTokens)
+            _ = RenewAsync(token, lease);
+    }
+
+    private async Task RenewAsync(long token, TimeSpan lease)
+    {
+        try
+        {
+            if (await _link.AskAsync(Manager, new RenewLease(Name, token, OwnerName), lease).ConfigureAwait(false) is LeaseLost lost)
+                MarkLost(token, lost.Reason);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException or ParticipantFencedException)
+        {
+            // A late or lost renewal: the next one may still be in time; if none is, the manager ends the holding.
+        }
+    }
 
     /// <summary>The manager says the holding of <paramref name="token"/> has ended (its lease ran out): it guards nothing now.</summary>
     internal void MarkLost(long token, string reason)

@@ -21,10 +21,17 @@ public sealed class Consumer : IRole
         queue.Prefetch = work > TimeSpan.Zero ? 1 : batch;
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
-        long consumed = 0, corrupt = 0;
+        long consumed = 0, corrupt = 0, lost = 0;
         var sawSentinel = false;
         // Records (with their task_done) go out while the next batch is worked on; at most two unanswered.
         var recording = new Queue<Task>();
+        async Task DoneAsync(Task<QueueTaskDoneAck> done)
+        {
+            // Items whose lease ran out while this consumer held them (it was paused or cut off) went to another: not ours.
+            var lostHere = (await done.ConfigureAwait(false)).Lost.Count;
+            Interlocked.Add(ref lost, lostHere);
+            Interlocked.Add(ref consumed, -lostHere);
+        }
         while (!sawSentinel)
         {
             IReadOnlyList<QueueItem> items;
@@ -42,26 +49,31 @@ public sealed class Consumer : IRole
                 continue;
             }
             var ids = new List<long>(items.Count);
+            // Per item, its id or -1 (the sentinel, a corrupt item): what the joinable queue records with each task_done.
+            var record = new List<long>(items.Count);
             foreach (var item in items)
             {
-                if (item.IsNone)
+                if (sawSentinel || item.IsNone)
                 {
                     sawSentinel = true;
-                    break;
+                    record.Add(-1);
+                    continue;
                 }
-                if (ProducedItem.Check(item) is { } id)
-                    ids.Add(id);
+                var id = ProducedItem.Check(item);
+                if (id is { } valid)
+                    ids.Add(valid);
                 else
                     corrupt++;
+                record.Add(id ?? -1);
                 if (work > TimeSpan.Zero)
                     await Task.Delay(work, cancellationToken).ConfigureAwait(false);
             }
-            consumed += ids.Count;
+            Interlocked.Add(ref consumed, ids.Count);
             while (recording.Count >= 2)
                 await recording.Dequeue().ConfigureAwait(false);
-            // Recorded first, then done, in one message: a crash in between is a redelivery, never a loss.
+            // Recorded and done in one step at the queue: a crash before it is a redelivery, never a loss.
             if (queue is SimJoinableQueue joinableQueue && items.Count > 0)
-                recording.Enqueue(participant.RecordConsumedAndTaskDoneAsync(ids, joinableQueue, items.Count));
+                recording.Enqueue(DoneAsync(participant.RecordConsumedAndTaskDoneAsync(record, joinableQueue)));
             else if (ids.Count > 0)
                 recording.Enqueue(participant.RecordConsumedAsync(ids));
         }
@@ -71,6 +83,7 @@ public sealed class Consumer : IRole
         {
             ["consumed"] = consumed,
             ["corrupt"] = corrupt,
+            ["lost"] = lost,
         }).ConfigureAwait(false);
         return 0;
     }

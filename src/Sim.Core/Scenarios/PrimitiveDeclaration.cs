@@ -28,7 +28,8 @@ public sealed record PrimitiveDeclaration(PrimitiveKind Kind, string Name, strin
 {
     /// <summary>
     /// A lock's or semaphore's lease in ms (a number or a parameter's name; "0": none): every grant must be renewed
-    /// within it, and a holder that stops renewing (paused, cut off) loses the lock to the next waiter.
+    /// within it, and a holder that stops renewing (paused, cut off) loses the lock to the next waiter. A joinable queue's
+    /// lease is its deliveries': a consumer that stops renewing loses the items it holds back to the queue.
     /// </summary>
     public string LeaseMs { get; init; } = "0";
 
@@ -37,7 +38,8 @@ public sealed record PrimitiveDeclaration(PrimitiveKind Kind, string Name, strin
     {
         PrimitiveKind.Lock or PrimitiveKind.RLock => [$"{Name}.grants", $"{Name}.lease_expiries"],
         PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore => [$"{Name}.grants", $"{Name}.value", $"{Name}.lease_expiries"],
-        PrimitiveKind.Queue or PrimitiveKind.JoinableQueue => [$"{Name}.put", $"{Name}.size", $"{Name}.redelivered"],
+        PrimitiveKind.Queue => [$"{Name}.put", $"{Name}.size", $"{Name}.redelivered"],
+        PrimitiveKind.JoinableQueue => [$"{Name}.put", $"{Name}.size", $"{Name}.redelivered", $"{Name}.lease_expiries"],
         PrimitiveKind.Value => [$"{Name}.value", $"{Name}.writes"],
         PrimitiveKind.Tickets => [$"{Name}.initial", $"{Name}.remaining", $"{Name}.writes", $"{Name}.unreported_writers"],
         PrimitiveKind.Event => [$"{Name}.is_set", $"{Name}.waiting"],

@@ -91,10 +91,10 @@ public sealed partial record Scenario
         return specs;
     }
 
-    /// <summary>The same scenario with a lease of <paramref name="leaseMs"/> on its lock <paramref name="lockName"/>.</summary>
-    public Scenario WithLease(string lockName, int leaseMs) => this with
+    /// <summary>The same scenario with a lease of <paramref name="leaseMs"/> on its lock or joinable queue <paramref name="name"/>.</summary>
+    public Scenario WithLease(string name, int leaseMs) => this with
     {
-        Primitives = Primitives.Select(p => p.Name == lockName && p.SemKind is not null
+        Primitives = Primitives.Select(p => p.Name == name && (p.SemKind is not null || p.Kind == PrimitiveKind.JoinableQueue)
             ? p with { LeaseMs = leaseMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } : p).ToList(),
     };
 

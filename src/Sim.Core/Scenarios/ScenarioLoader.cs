@@ -159,8 +159,9 @@ public static class ScenarioLoader
         if (kind != PrimitiveKind.Condition && lockName is not null)
             throw new ScenarioException($"{where}.lock: only a condition has a lock");
         var leaseMs = items.TryGetValue("lease-ms", out var lm) ? Scalar(lm, $"{where}.lease-ms") : "0";
-        if (leaseMs != "0" && kind is not (PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore))
-            throw new ScenarioException($"{where}.lease-ms: only a lock, rlock, semaphore or bounded-semaphore has a lease");
+        if (leaseMs != "0" && kind is not (PrimitiveKind.Lock or PrimitiveKind.RLock or PrimitiveKind.Semaphore or PrimitiveKind.BoundedSemaphore
+                or PrimitiveKind.JoinableQueue))
+            throw new ScenarioException($"{where}.lease-ms: only a lock, rlock, semaphore, bounded-semaphore or joinable-queue has a lease");
         if (count > 1 && !name.Contains("{i}", StringComparison.Ordinal))
             throw new ScenarioException($"{where}.name: '{name}' needs {{i}} when count is {count}");
         for (var i = 1; i <= count; i++)

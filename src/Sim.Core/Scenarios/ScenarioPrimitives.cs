@@ -64,7 +64,8 @@ public sealed class ScenarioPrimitives
                     break;
                 case PrimitiveKind.JoinableQueue:
                     declared._queues[primitive.Name] =
-                        await SimJoinableQueue.DeclareAsync(coordinator.Queues, primitive.Name, size, coordinator.Link, ActorRefs.Nobody).ConfigureAwait(false);
+                        await SimJoinableQueue.DeclareAsync(coordinator.Queues, primitive.Name, size, coordinator.Link, ActorRefs.Nobody,
+                            TimeSpan.FromMilliseconds(scenario.ResolveInt(primitive.LeaseMs, $"primitives.{primitive.Name}.lease-ms"))).ConfigureAwait(false);
                     break;
                 case PrimitiveKind.Value:
                     declared._values[primitive.Name] = await SharedObjectClient.DeclareAsync(coordinator.SharedData, coordinator.Link, primitive.Name,
@@ -140,6 +141,8 @@ public sealed class ScenarioPrimitives
                     facts[$"{name}.put"] = status.PutBy.Where(kv => participants.Any(p => p.Spec.Name == kv.Key)).Sum(kv => kv.Value);
                     facts[$"{name}.size"] = status.Size;
                     facts[$"{name}.redelivered"] = status.Redelivered;
+                    if (primitive.Kind == PrimitiveKind.JoinableQueue)
+                        facts[$"{name}.lease_expiries"] = status.LeaseExpiredBy.Values.Sum();
                     foreach (var (producer, count) in status.PutBy)
                         putBy[producer] = putBy.GetValueOrDefault(producer) + count;
                     break;

@@ -221,9 +221,14 @@ internal static class Codecs
                 return payload.Length == 0 ? QueueItem.None : throw new SerializationException($"None item with {payload.Length} payload bytes");
             return new QueueItem(kind, payload);
         }
-        Add<DeclareQueue>("QD", (w, m) => { w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Str(m.Participant); },
-            r => new DeclareQueue(r.Str(), r.Int(), r.Bool(), r.Str()));
-        Add<QueueDeclared>("QR", (w, m) => { w.Str(m.Queue); w.Ref(m.Ref); }, r => new QueueDeclared(r.Str(), r.Ref()));
+        Add<DeclareQueue>("QD", (w, m) =>
+            {
+                w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Str(m.Participant); w.Bool(m.Lease is not null);
+                if (m.Lease is { } lease)
+                    w.Time(lease);
+            },
+            r => new DeclareQueue(r.Str(), r.Int(), r.Bool(), r.Str(), r.Bool() ? r.Time() : null));
+        Add<QueueDeclared>("QR", (w, m) => { w.Str(m.Queue); w.Ref(m.Ref); w.Time(m.Lease); }, r => new QueueDeclared(r.Str(), r.Ref(), r.Time()));
         Add<QueuePut>("QP", (w, m) => { w.Str(m.Producer); w.List(m.Items, i => Item(w, i)); w.Time(m.Timeout); },
             r => new QueuePut(r.Str(), r.List(() => ReadItem(r)), r.Time()));
         Add<QueuePutDone>("QO", (w, m) => w.Int(m.Count), r => new QueuePutDone(r.Int()));
@@ -234,8 +239,24 @@ internal static class Codecs
             r => new QueueItems(r.List(() => new Delivery(r.Long(), ReadItem(r)))));
         Add<QueueEmpty>("QE", (_, _) => { }, _ => QueueEmpty.Instance);
         Add<QueueClosed>("QC", (w, m) => w.Str(m.Queue), r => new QueueClosed(r.Str()));
-        Add<QueueTaskDone>("QT", (w, m) => { w.Str(m.Consumer); w.List(m.Deliveries, w.Long); }, r => new QueueTaskDone(r.Str(), r.List(r.Long)));
-        Add<QueueTaskDoneAck>("QA", (w, m) => w.Long(m.Unfinished), r => new QueueTaskDoneAck(r.Long()));
+        Add<QueueTaskDone>("QT", (w, m) =>
+            {
+                w.Str(m.Consumer); w.List(m.Deliveries, w.Long); w.Bool(m.Ledger is not null);
+                if (m.Ledger is not null)
+                {
+                    w.Ref(m.Ledger);
+                    w.List(m.Record ?? [], w.Long);
+                }
+            },
+            r =>
+            {
+                var (consumer, deliveries) = (r.Str(), r.List(r.Long));
+                return r.Bool() ? new QueueTaskDone(consumer, deliveries, Ledger: r.Ref(), Record: r.List(r.Long)) : new QueueTaskDone(consumer, deliveries);
+            });
+        Add<QueueTaskDoneAck>("QA", (w, m) => { w.Long(m.Unfinished); w.List(m.Lost, w.Long); }, r => new QueueTaskDoneAck(r.Long(), r.List(r.Long)));
+        Add<RenewDeliveries>("QW", (w, m) => { w.Str(m.Consumer); w.Long(m.Client); w.List(m.Held, w.Long); },
+            r => new RenewDeliveries(r.Str(), r.Long(), r.List(r.Long)));
+        Add<DeliveriesRenewed>("QV", (w, m) => { w.List(m.Lost, w.Long); w.Int(m.WaitingGets); }, r => new DeliveriesRenewed(r.List(r.Long), r.Int()));
         Add<QueueError>("QX", (w, m) => w.Str(m.Reason), r => new QueueError(r.Str()));
         Add<QueueJoin>("QJ", (w, m) => { w.Time(m.Timeout); w.Str(m.Participant); }, r => new QueueJoin(r.Time(), r.Str()));
         Add<QueueJoined>("QK", (w, m) => w.Str(m.Queue), r => new QueueJoined(r.Str()));
@@ -247,9 +268,12 @@ internal static class Codecs
                 w.Str(m.Queue); w.Int(m.MaxSize); w.Bool(m.Joinable); w.Bool(m.Closed); w.Int(m.Size);
                 w.Long(m.Unfinished); w.Int(m.InFlight); w.Long(m.Redelivered);
                 w.List(m.PutBy.ToList(), kv => { w.Str(kv.Key); w.Long(kv.Value); });
+                w.List(m.LeaseExpiredBy.ToList(), kv => { w.Str(kv.Key); w.Long(kv.Value); });
+                w.Long(m.LateTaskDones);
             },
             r => new QueueStatus(r.Str(), r.Int(), r.Bool(), r.Bool(), r.Int(), r.Long(), r.Int(), r.Long(),
-                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)));
+                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+                r.List(() => KeyValuePair.Create(r.Str(), r.Long())).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), r.Long()));
 
         // Pipes
         Add<PipeOpen>("IO", (w, m) => { w.Str(m.Pipe); w.Int(m.End); w.Str(m.Owner); w.Ref(m.Endpoint); w.Bool(m.Duplex); },
@@ -297,14 +321,7 @@ internal static class Codecs
         Add<SharedError>("SE", (w, m) => w.Str(m.Reason), r => new SharedError(r.Str()));
 
         // Ledger
-        Add<Consumed>("GC", (w, m) =>
-            {
-                w.Str(m.Consumer); w.List(m.Ids, w.Long); w.Bool(m.ThenTaskDone is not null);
-                if (m.ThenTaskDone is not null)
-                    w.Ref(m.ThenTaskDone);
-                w.List(m.TaskDone ?? [], w.Long);
-            },
-            r => new Consumed(r.Str(), r.List(r.Long), r.Bool() ? r.Ref() : null, r.List(r.Long)));
+        Add<Consumed>("GC", (w, m) => { w.Str(m.Consumer); w.List(m.Ids, w.Long); }, r => new Consumed(r.Str(), r.List(r.Long)));
         Add<ConsumedAck>("GA", (w, m) => w.Int(m.Count), r => new ConsumedAck(r.Int()));
         Add<CheckLedger>("GK", (w, m) => w.List(m.Produced, w.Long), r => new CheckLedger(r.List(r.Long)));
         Add<LedgerReport>("GR", (w, m) =>

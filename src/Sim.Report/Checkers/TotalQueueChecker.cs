@@ -5,7 +5,8 @@ namespace Sim.Report.Checkers;
 /// <summary>
 /// Jepsen's total-queue for one queue, in the queue's own order: every item put is got exactly once, nothing is got that
 /// nobody put. A duplicate is excused only as a redelivery: an earlier taker of the item was killed or terminated (a
-/// joinable queue hands what a dead consumer had not marked done to another). With one consumer, each producer's items
+/// joinable queue hands what a dead consumer had not marked done to another), or the queue took the item back when its
+/// delivery lease ran out (recorded as <c>expire</c>). With one consumer, each producer's items
 /// come out in the order they were put (FIFO per producer).
 /// </summary>
 public sealed class TotalQueueChecker(string queue) : IHistoryChecker
@@ -41,9 +42,10 @@ public sealed class TotalQueueChecker(string queue) : IHistoryChecker
         var lost = putBy.Keys.Where(id => !gotBy.ContainsKey(id)).ToList();
         var unexpected = gotBy.Keys.Where(id => !putBy.ContainsKey(id)).ToList();
         var duplicated = gotBy.Where(kv => kv.Value.Count > 1).ToList();
-        var unexcused = duplicated.Where(kv => !kv.Value.Take(kv.Value.Count - 1).Any(t => faulted.Contains(t.Process))).ToList();
+        var expired = records.Where(e => e.F == "expire").SelectMany(e => e.Values).ToHashSet();
+        var unexcused = duplicated.Where(kv => !expired.Contains(kv.Key) && !kv.Value.Take(kv.Value.Count - 1).Any(t => faulted.Contains(t.Process))).ToList();
         var summary = $"put {putBy.Count}, got {gotBy.Count}, lost {lost.Count}, duplicated {duplicated.Count}" +
-                      $"{(duplicated.Count > unexcused.Count ? $" ({duplicated.Count - unexcused.Count} redelivered after their consumer died)" : "")}, unexpected {unexpected.Count}";
+                      $"{(duplicated.Count > unexcused.Count ? $" ({duplicated.Count - unexcused.Count} redelivered after their consumer died or its lease ran out)" : "")}, unexpected {unexpected.Count}";
         if (lost.Count > 0)
         {
             var id = lost[0];
