@@ -17,7 +17,6 @@ public static class SimConfig
         return reader.ReadToEnd();
     });
 
-    /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
     /// <summary>
     /// Environment variable with HOCON that overrides the shared configuration in every Sim process (the
     /// launcher passes its environment to the participants), e.g. <c>SIM_AKKA_CONFIG='akka.loglevel = DEBUG'</c>.
@@ -31,11 +30,17 @@ public static class SimConfig
     /// </summary>
     public const string PartitionableConfig = "akka.remote.dot-netty.tcp.applied-adapters = [trttl]";
 
-    /// <summary>The node configuration with this process's host and port; <paramref name="extra"/> wins over both.</summary>
-    public static Config Node(string host = "127.0.0.1", int port = 0, string? extra = null)
+    /// <summary>
+    /// The node configuration with this process's host and port; <paramref name="extra"/> wins over both. A process that
+    /// <paramref name="serves"/> others (the coordinator, an agent) logs hostile input on its port (<see cref="HostileInputLogger"/>),
+    /// unless <c>SIM_AKKA_CONFIG</c> sets the logging itself.
+    /// </summary>
+    public static Config Node(string host = "127.0.0.1", int port = 0, string? extra = null, bool serves = false)
     {
         var overrides = $"akka.remote.dot-netty.tcp.hostname = \"{host}\"\nakka.remote.dot-netty.tcp.port = {port}\n";
         var config = ConfigurationFactory.ParseString(overrides);
+        if (serves)
+            config = ConfigurationFactory.ParseString(HostileInputLogger.Config).WithFallback(config);
         if (Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } fromEnvironment)
             config = ConfigurationFactory.ParseString(fromEnvironment).WithFallback(config);
         if (!string.IsNullOrWhiteSpace(extra))

@@ -64,7 +64,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         // Across the cluster, this launcher is a member for the run (role coordinator) and binds the address given.
         _host = Cluster?.Host ?? host;
         var config = Cluster is null
-            ? SimConfig.Node(_host, 0, partitionable ? SimConfig.PartitionableConfig : null)
+            ? SimConfig.Node(_host, 0, partitionable ? SimConfig.PartitionableConfig : null, serves: true)
             : ClusterConfig.Member(ClusterConfig.CoordinatorRole, _host, 0);
         System = SimTls.Create(SimConfig.SystemName, config, Certificate?.Certificate);
         StartedAt = DateTimeOffset.UtcNow;

@@ -50,6 +50,14 @@ public sealed class HostileWireTests : IDisposable
 
             var run = await cli.WaitAsync(HardTimeout);
             Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+            // Each hostile connection is one line on stderr naming its peer, never a stack trace.
+            var refused = run.Stderr.Split('\n').Where(l => l.Contains("refused input from 127.0.0.1:", StringComparison.Ordinal)).ToList();
+            Assert.True(refused.Count >= 8, run.Stderr);
+            Assert.Equal(refused.Count, refused.Distinct().Count());
+            Assert.Contains(refused, l => l.Contains("not Akka.Remote framing", StringComparison.Ordinal));
+            Assert.Contains(run.Stderr.Split('\n'), l => l.Contains("refused input from akka.tcp://intruder@127.0.0.1:", StringComparison.Ordinal)
+                && l.Contains("quarantined", StringComparison.Ordinal));
+            Assert.DoesNotContain("   at ", run.Stderr);
             using var doc = JsonDocument.Parse(File.ReadAllText(json));
             var tickets = doc.RootElement.GetProperty("tickets");
             Assert.Equal(3, tickets.GetProperty("sold").GetInt32());

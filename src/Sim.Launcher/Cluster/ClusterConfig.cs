@@ -79,7 +79,7 @@ public static class ClusterConfig
     /// <summary>The node configuration of a member with <paramref name="role"/>, bound to <paramref name="host"/>:<paramref name="port"/>.</summary>
     public static Config Member(string role, string host, int port)
     {
-        var node = SimConfig.Node(host, port);
+        var node = SimConfig.Node(host, port, serves: true);
         var trusted = node.GetStringList("akka.remote.trusted-selection-paths").Concat(ClusterSelectionPaths)
             .Select(p => $"\"{p}\"");
         var config = $"""
