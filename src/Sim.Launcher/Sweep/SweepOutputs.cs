@@ -47,7 +47,7 @@ public static class SweepOutputs
                 ("runs/", "each run's JSON and its output"),
             ]));
         console.MarkupLineInterpolated(
-            $"{runs.Rows.Count} runs in {Path.Combine(folder, SweepRuns.FileName)}; summary.csv, {sections.Count(s => s.Png is not null)} chart(s), report.md and index.html in {folder}");
+            $"{runs.Rows.Count} run(s) in {Path.Combine(folder, SweepRuns.FileName)}; summary.csv, {sections.Count(s => s.Png is not null)} chart(s), report.md and index.html in {folder}");
     }
 
     private static Chart Chart(string figure, IReadOnlyList<SummaryRow> rows, SweepReportInput input)
