@@ -20,6 +20,9 @@ public static class SweepRunner
 {
     public const int Interrupted = 130;
 
+    /// <summary>The exit code of a child (sim or python) that SIGINT ended: 128 + 2.</summary>
+    private const int InterruptedBySigint = 130;
+
     public static async Task<int> RunAsync(SweepOptions options, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var target = SweepTarget.Resolve(options.Scenario);
@@ -186,6 +189,11 @@ public static class SweepRunner
                     {
                         progress.Starting($"{run.Series} {run.Point.Label}, run {run.Run} of {options.Runs}");
                         var row = run.Series == SweepPlan.Sim ? await RunSimAsync(run) : await RunPythonAsync(run);
+                        // Ctrl-C at a terminal reaches the child too, which may end before this process has seen it: a run
+                        // ended by SIGINT is no result, and is not recorded.
+                        if (row.ExitCode is InterruptedBySigint or (-2))
+                            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                        cancellationToken.ThrowIfCancellationRequested();
                         runs.Append(row);
                         progress.Finished(Describe(row, headline));
                     }
