@@ -56,102 +56,88 @@ public static class Bench
 
     private static int Scaled(int value, double scale) => Math.Max(1, (int)Math.Round(value * scale));
 
-    private static double Path(JsonElement element, params string[] names)
-    {
-        foreach (var name in names)
-            element = element.GetProperty(name);
-        return element.GetDouble();
-    }
+    private static Func<JsonElement, double> At(params string[] path) => PythonReferences.At(path);
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => Launcher.Median.Of(values);
 
-    /// <summary>The median of one memory figure of the participants (peak_rss_mb, pss_mb, private_mb) in one Sim run, in MB.</summary>
-    private static Func<JsonElement, double> MedianMb(string key) => MedianOf(key);
+    /// <summary>A figure both Sim and its Python reference report (see <see cref="PythonReferences"/>).</summary>
+    private static Figure Compared(string name, string unit, bool higherIsBetter, Target? target, ComparedFigure compared,
+        RawAkka.Pattern? raw = null, string? pythonOf = null) =>
+        new(name, unit, higherIsBetter, target, compared.FromSim, compared.FromPython, raw, pythonOf);
 
-    /// <summary>The median of one per-participant figure of a Sim run's JSON.</summary>
-    private static Func<JsonElement, double> MedianOf(string key) => run =>
-        Median(run.GetProperty("processes").EnumerateArray()
-            .Where(p => p.TryGetProperty(key, out var mb) && mb.ValueKind == JsonValueKind.Number)
-            .Select(p => p.GetProperty(key).GetDouble()));
+    private static readonly PythonReference Startup = PythonReferences.Startup;
 
     public static readonly IReadOnlyList<Workload> Workloads =
     [
         new("tickets",
             s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
-            [new("tickets-100", "s wall", false, new(2.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"))]),
+            [Compared("tickets-100", "s wall", false, new(2.0, TargetOf.Python), PythonReferences.Tickets.Figure("timing.wall_s"))]),
         // Forkserver figures compare with the cold figure's Python runs (spawn): Python's turn next to an idle pool of
         // 100 nodes would run slower than it does alone, and flatter Sim.
         new("tickets",
             s => ["tickets", "--buyers", Scaled(100, s).ToString(), "--tickets", "10", "--start-method", "forkserver", "--timeout", ColdTimeout],
             s => ["tickets.py", "--buyers", Scaled(100, s).ToString(), "--tickets", "10"],
-            [new("tickets-100-forkserver", "s wall", false, new(1.0, TargetOf.Python), j => Path(j, "timing", "wall_s"), j => Path(j, "wall_s"), PythonOf: "tickets-100")],
+            [Compared("tickets-100-forkserver", "s wall", false, new(1.0, TargetOf.Python), PythonReferences.Tickets.Figure("timing.wall_s"), pythonOf: "tickets-100")],
             Forkserver: true),
         new("startup",
             s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--timeout", ColdTimeout],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
             [
-                new("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s")),
-                new("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), MedianMb("peak_rss_mb"), j => Path(j, "peak_rss_kb_median") / 1024),
-                // What a participant costs the machine: shared pages (runtime, libraries) divided among all of them.
-                new("pss-per-participant", "MB at ready", false, null, MedianMb("pss_mb"), j => Path(j, "pss_kb_median") / 1024),
-                new("private-per-participant", "MB at ready", false, null, MedianMb("private_mb"), j => Path(j, "private_kb_median") / 1024),
-                // What starting one costs in CPU (user + system of the process until all are ready), whatever the wall time.
-                new("cpu-per-participant-start", "CPU s at ready", false, new(0.3, TargetOf.Absolute), MedianOf("cpu_s_at_ready"), j => Path(j, "cpu_s_median")),
+                Compared("startup-50", "s to all ready", false, new(3.0, TargetOf.Python), Startup.Figure("timing.ready_s")),
+                Compared("rss-per-participant", "MB peak", false, new(64, TargetOf.Absolute), Startup.Figure("processes.median.peak_rss_mb")),
+                Compared("pss-per-participant", "MB at ready", false, null, Startup.Figure("processes.median.pss_mb")),
+                Compared("private-per-participant", "MB at ready", false, null, Startup.Figure("processes.median.private_mb")),
+                Compared("cpu-per-participant-start", "CPU s at ready", false, new(0.3, TargetOf.Absolute), Startup.Figure("processes.median.cpu_s_at_ready")),
             ]),
         new("startup",
             s => ["counter", "--processes", Scaled(50, s).ToString(), "--increments", "1", "--atomic", "--start-method", "forkserver", "--timeout", ColdTimeout],
             s => ["startup.py", "--processes", Scaled(50, s).ToString()],
-            [new("startup-50-forkserver", "s to all ready", false, new(0.5, TargetOf.Python), j => Path(j, "timing", "ready_s"), j => Path(j, "ready_s"), PythonOf: "startup-50")],
+            [Compared("startup-50-forkserver", "s to all ready", false, new(0.5, TargetOf.Python), Startup.Figure("timing.ready_s"), pythonOf: "startup-50")],
             Forkserver: true),
         new("queue",
             s => ["prodcons", "--items", Scaled(200_000, s).ToString()],
             s => ["queue_throughput.py", "--items", Scaled(200_000, s).ToString()],
-            [new("queue-1p1c", "items/s", true, new(3.0, TargetOf.Python), j => Path(j, "throughput_items_per_s"), j => Path(j, "items_per_s"))]),
+            [Compared("queue-1p1c", "items/s", true, new(3.0, TargetOf.Python), PythonReferences.Prodcons.Figure("throughput_items_per_s"))]),
         new("queue",
             s => ["prodcons", "--producers", "3", "--consumers", "2", "--items", Scaled(200_000, s).ToString()],
             s => ["queue_throughput.py", "--producers", "3", "--consumers", "2", "--items", Scaled(200_000, s).ToString()],
-            [new("queue-3p2c", "items/s", true, new(3.0, TargetOf.Python), j => Path(j, "throughput_items_per_s"), j => Path(j, "items_per_s"))]),
+            [Compared("queue-3p2c", "items/s", true, new(3.0, TargetOf.Python), PythonReferences.Prodcons.Figure("throughput_items_per_s"))]),
         new("lock",
             s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
             s => ["lock_handoffs.py", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
-            [new("lock-handoffs", "handoffs/s", true, new(5.0, TargetOf.Python), j => Path(j, "handoffs_per_s"), j => Path(j, "handoffs_per_s"),
-                Raw: RawAkka.Pattern.LockHandoffs)]),
+            [Compared("lock-handoffs", "handoffs/s", true, new(5.0, TargetOf.Python), PythonReferences.Lock.Figure("handoffs_per_s"),
+                raw: RawAkka.Pattern.LockHandoffs)]),
         new("lock",
             s => ["lock", "--processes", "1", "--acquires", Scaled(500, s).ToString()],
             s => ["lock_handoffs.py", "--processes", "1", "--acquires", Scaled(50, s).ToString()],
-            [new("lock-acquire-uncontended", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "acquire_us_median"),
-                j => Path(j, "uncontended_acquire_us_median"), Raw: RawAkka.Pattern.LockAcquire)]),
+            [new("lock-acquire-uncontended", "us", false, new(1.2, TargetOf.RawAkka), At("acquire_us_median"),
+                At("uncontended_acquire_us_median"), Raw: RawAkka.Pattern.LockAcquire)]),
         new("counter",
             s => ["counter", "--processes", "4", "--increments", Scaled(250, s).ToString()],
             s => ["locked_counter.py", "--processes", "4", "--increments", Scaled(250, s).ToString()],
-            [new("counter-locked-increments", "increments/s", true, null,
-                j => Path(j, "expected") / Math.Max(1e-6, Path(j, "timing", "work_s")), j => Path(j, "increments_per_s"))]),
+            [Compared("counter-locked-increments", "increments/s", true, null, PythonReferences.Counter.Figure("increments_per_s"))]),
         new("pipe",
             s => ["pipe", "--messages", Scaled(2000, s).ToString()],
             s => ["pipe_rtt.py", "--messages", Scaled(2000, s).ToString()],
             [
-                new("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), j => Path(j, "rtt_median_us"), j => Path(j, "rtt_median_us"), Raw: RawAkka.Pattern.RoundTrip),
-                new("pipe-oneway", "messages/s", true, new(1.0, TargetOf.Python), j => Path(j, "one_way_messages_per_s"), j => Path(j, "one_way_messages_per_s")),
+                Compared("pipe-rtt", "us", false, new(1.2, TargetOf.RawAkka), PythonReferences.Pipe.Figure("rtt_median_us"), raw: RawAkka.Pattern.RoundTrip),
+                Compared("pipe-oneway", "messages/s", true, new(1.0, TargetOf.Python), PythonReferences.Pipe.Figure("one_way_messages_per_s")),
             ]),
         // What recording the history costs where it costs most: every handoff is 4 events at the lockers, 2 on the coordinator.
         new("history",
             s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString()],
             null,
-            [new("lock-handoffs-recorded", "handoffs/s", true, null, j => Path(j, "handoffs_per_s"), null)]),
+            [new("lock-handoffs-recorded", "handoffs/s", true, null, At("handoffs_per_s"), null)]),
         new("history",
             s => ["lock", "--processes", "4", "--acquires", Scaled(500, s).ToString(), "--no-history"],
             null,
-            [new("lock-handoffs-unrecorded", "handoffs/s", true, null, j => Path(j, "handoffs_per_s"), null)]),
+            [new("lock-handoffs-unrecorded", "handoffs/s", true, null, At("handoffs_per_s"), null)]),
         // 20 participants held at the start barrier: what waiting costs (Python: 20 processes blocked on an Event).
         new("idle",
             null,
             s => ["idle.py", "--processes", IdleCpu.Participants(s).ToString(), "--seconds", IdleCpu.Window(s).TotalSeconds.ToString(CultureInfo.InvariantCulture)],
-            [new("idle-cpu-per-participant", "% of a core", false, new(1.0, TargetOf.Absolute), j => Path(j, "cpu_percent_median"), j => Path(j, "cpu_percent_median"))],
+            [new("idle-cpu-per-participant", "% of a core", false, new(1.0, TargetOf.Absolute), At("cpu_percent_median"), At("cpu_percent_median"))],
             SimInProcess: (s, token) => IdleCpu.MeasureSimAsync(IdleCpu.Participants(s), IdleCpu.Window(s), token)),
     ];
 
@@ -179,8 +165,7 @@ public static class Bench
     public static async Task<int> RunAsync(IReadOnlyList<Workload> workloads, int runs, double scale, string? jsonPath,
         IAnsiConsole console, CancellationToken cancellationToken)
     {
-        var python = FindPython();
-        var scripts = System.IO.Path.Combine(AppContext.BaseDirectory, "bench", "python");
+        var python = PythonProcess.Find();
         if (python is null)
             console.MarkupLine("[yellow]python3 not found: Sim's figures only, no ratios to Python[/]");
         var table = new Table().Border(TableBorder.Rounded)
@@ -237,7 +222,7 @@ public static class Bench
                     if (workload.Forkserver)
                         await WarmPool.WaitFullAsync(poolSocket, cancellationToken);
                     var args = workload.PythonArgs(scale);
-                    var line = await RunPythonAsync(python, System.IO.Path.Combine(scripts, args[0]), args[1..], cancellationToken);
+                    var line = await RunPythonAsync(python, args, cancellationToken);
                     using var pyDoc = JsonDocument.Parse(line);
                     foreach (var figure in workload.Figures.Where(f => f.FromPython is not null))
                         samples[figure.Name].Python.Add(figure.FromPython!(pyDoc.RootElement));
@@ -263,7 +248,7 @@ public static class Bench
             Directory.Delete(folder, recursive: true);
         }
         console.Write(table);
-        var machine = Machine(python);
+        var machine = MachineInfo.Describe(python);
         console.MarkupLineInterpolated(
             $"[grey]{machine["cores"]} cores, {machine["cpu"]}, {machine["memory_gb"]} GB; {machine["build"]} build; {runs} run(s) each, alternating Sim and Python; scale {scale}[/]");
         if (jsonPath is not null)
@@ -314,34 +299,6 @@ public static class Bench
             figure.Target?.Describe(figure.HigherIsBetter) ?? "-", met is null ? "-" : met.Value ? "[green]yes[/]" : "[red]no[/]");
     }
 
-    private static JsonObject Machine(string? python) => new()
-    {
-        ["cores"] = Environment.ProcessorCount,
-        ["cpu"] = CpuModel(),
-        ["memory_gb"] = Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1),
-        ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        ["dotnet"] = Environment.Version.ToString(),
-        ["python"] = python,
-#if DEBUG
-        ["build"] = "Debug",
-#else
-        ["build"] = "Release",
-#endif
-    };
-
-    private static string CpuModel()
-    {
-        try
-        {
-            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-                   ?? "unknown cpu";
-        }
-        catch (IOException)
-        {
-            return "unknown cpu";
-        }
-    }
-
     private static JsonObject Summary(List<double> values) => new()
     {
         ["median"] = Math.Round(Median(values), 3),
@@ -350,6 +307,9 @@ public static class Bench
     };
 
     private static string Fmt(double value) => value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.0#", CultureInfo.InvariantCulture);
+
+    /// <summary>No bench run takes this long: past it, the run is ended and the bench fails.</summary>
+    private static readonly TimeSpan RunLimit = TimeSpan.FromHours(1);
 
     /// <summary>Runs this launcher again as a child process; null on success, else the reason.</summary>
     private static async Task<string?> RunSimAsync(string[] args, string? poolSocket, CancellationToken cancellationToken)
@@ -362,33 +322,17 @@ public static class Bench
             info.Environment["SIM_POOL_SOCKET"] = poolSocket;
             info.Environment[StartMethods.IdleTimeoutVariable] = "3600";
         }
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        return process.ExitCode == 0 ? null : $"exit {process.ExitCode}: {(await stderr).Trim()} {(await stdout).Split('\n').LastOrDefault(l => l.Length > 0)}";
+        var result = await ChildProcess.RunAsync(info, RunLimit, TimeSpan.FromSeconds(20), cancellationToken);
+        return result.ExitCode == 0 ? null : $"exit {result.ExitCode?.ToString() ?? "(ended after 1 hour)"}: {result.Stderr.Trim()} {ChildResult.LastLine(result.Stdout)}";
     }
 
-    private static async Task<string> RunPythonAsync(string python, string script, string[] args, CancellationToken cancellationToken)
+    private static async Task<string> RunPythonAsync(string python, IReadOnlyList<string> scriptAndArgs, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(script);
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var stdout = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = await process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
-            throw new RunFailedException($"{System.IO.Path.GetFileName(script)} failed (exit {process.ExitCode}): {stderr.Trim().Split('\n').LastOrDefault()}");
-        return stdout.Trim().Split('\n').Last();
+        var result = await PythonProcess.RunAsync(python, scriptAndArgs, RunLimit, cancellationToken);
+        if (result.ExitCode != 0)
+            throw new RunFailedException($"{scriptAndArgs[0]} failed (exit {result.ExitCode?.ToString() ?? "none: ended after 1 hour"}): {ChildResult.LastLine(result.Stderr)}");
+        return ChildResult.LastLine(result.Stdout) ?? "";
     }
-
-    private static string? FindPython() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => System.IO.Path.Combine(dir, "python3")).FirstOrDefault(File.Exists);
 }
 
 /// <summary>
@@ -442,7 +386,7 @@ public static class IdleCpu
             ["processes"] = participants,
             ["ready_s"] = Math.Round(ready.TotalSeconds, 3),
             ["window_s"] = Math.Round(seconds, 3),
-            ["cpu_percent_median"] = Math.Round(percents.Count % 2 == 1 ? percents[percents.Count / 2] : (percents[percents.Count / 2 - 1] + percents[percents.Count / 2]) / 2, 3),
+            ["cpu_percent_median"] = Math.Round(Median.Of(percents), 3),
             ["cpu_percent_max"] = Math.Round(percents[^1], 3),
         };
     }
@@ -463,20 +407,5 @@ public static class IdleCpu
         // (state); utime and stime are fields 14 and 15.
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
-}
-
-/// <summary>How to start this same launcher again, as <c>sim ARGS</c>.</summary>
-public static class SelfProcess
-{
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
-    {
-        var host = Environment.ProcessPath ?? "dotnet";
-        var info = new ProcessStartInfo(host) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            info.ArgumentList.Add(typeof(SelfProcess).Assembly.Location);
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        return info;
     }
 }

@@ -31,7 +31,18 @@ public static class Cli
             Console.Error.WriteLine($"sim: {OneLine(error.Message)}");
             return UsageExitCode;
         }
-        if (parsed.GetValue(UsePool))
+        if (parsed.GetValue(ValidateOnly))
+        {
+            var command = parsed.CommandResult.Command;
+            if (command is not RootCommand && !command.Options.Contains(ClusterCli.ClusterOption))
+            {
+                Console.Error.WriteLine($"sim: --validate-only does not apply to '{command.Name}'");
+                return UsageExitCode;
+            }
+            ModelScenario.ValidateOnly = true;
+        }
+        // A sweep's --pool is its runs' start method (see Sweep.SweepRunner), not this process's.
+        if (parsed.GetValue(UsePool) && parsed.CommandResult.Command.Name != "sweep")
         {
             var command = parsed.CommandResult.Command.Name;
             if (command is "lifecycle" or "bench" or "pool" or "start" or "stop" or "status" or "wait" or "agent" or "cluster" or "new")
@@ -123,6 +134,12 @@ public static class Cli
         Recursive = true,
     };
 
+    /// <summary>
+    /// Checks a scenario command's options and scenario as a run would, prints <c>{"participants": N}</c> and starts nothing:
+    /// <c>sim sweep</c> asks it of each point before the sweep starts.
+    /// </summary>
+    private static readonly Option<bool> ValidateOnly = new("--validate-only") { Hidden = true, Recursive = true };
+
     public static RootCommand Build()
     {
         var tickets = TicketsCommand();
@@ -132,11 +149,12 @@ public static class Cli
             CounterCommand().WithClusterOptions().WithHistoryOptions(), LockCommand().WithClusterOptions().WithHistoryOptions(),
             PipeCommand().WithClusterOptions().WithHistoryOptions(), WavesCommand(), SoakCommand(), BenchCommand(), LifecycleCommand(), PoolCommand(),
             LifecycleParentCommand(), RawAkkaEchoCommand(), RawAkkaLockerCommand(), RawAkkaMeasureCommand(), PoolServerCommand(),
-            RunCommand().WithClusterOptions().WithHistoryOptions(),
+            RunCommand().WithClusterOptions().WithHistoryOptions(), Sweep.SweepCommand.Create(UsePool),
             ClusterCli.AgentCommand(IntOption), ClusterCli.StatusCommand(), ClusterCli.CertCommand(IntOption),
         };
         root.Options.Add(UsePool);
         root.Options.Add(StartMethods.Option);
+        root.Options.Add(ValidateOnly);
         // `sim` alone runs the default scenario with its defaults.
         root.SetAction((_, cancellationToken) => tickets.Parse([]).InvokeAsync(Invocation, cancellationToken));
         return root;

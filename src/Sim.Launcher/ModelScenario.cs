@@ -22,6 +22,9 @@ public sealed record ProcessScenarioResult(
 /// </summary>
 public static class ModelScenario
 {
+    /// <summary><c>--validate-only</c>: a run stops once its scenario is built and checked, and prints how many participants it has.</summary>
+    public static bool ValidateOnly { get; set; }
+
     /// <summary>Runs <paramref name="scenario"/>; <paramref name="present"/> prints the result (the run is still open) and returns the exit code.</summary>
     public static async Task<int> RunAsync(Scenario scenario, RoleLibrary roles, IAnsiConsole console, Func<PrimitiveDeclaration, string> ticketFile,
         Func<ProcessScenarioResult, Task<int>> present, CancellationToken cancellationToken)
@@ -29,6 +32,11 @@ public static class ModelScenario
         // Everything that can be wrong with the scenario is found before any process starts.
         scenario.Validate(roles.Names);
         var specs = scenario.Expand();
+        if (ValidateOnly)
+        {
+            Console.Out.WriteLine(new JsonObject { ["participants"] = specs.Count }.ToJsonString());
+            return 0;
+        }
         await using var run = new ScenarioRun(NodeBinary.Locate(), line => console.MarkupLineInterpolated($"[grey]{line}[/]"),
             partitionable: scenario.Faults.Any(f => f.Action == ScenarioFaultAction.Partition))
         {

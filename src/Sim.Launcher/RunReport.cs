@@ -105,11 +105,14 @@ public static class RunReport
         return array;
     }
 
-    public static void WriteJson(string path, JsonNode json)
+    public static void WriteJson(string path, JsonNode json) => WriteText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>Writes a whole file by a temporary one moved over it: a reader never sees it half written.</summary>
+    public static void WriteText(string path, string text)
     {
         var full = Path.GetFullPath(path);
         var temp = full + ".tmp";
-        File.WriteAllText(temp, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(temp, text);
         File.Move(temp, full, overwrite: true);
     }
 }
