@@ -56,6 +56,7 @@ public sealed class ScenarioModelTests
     [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = condition, name = c } ]", "a condition needs lock = ...")]
     [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = event, name = e, lock = l } ]", "only a condition has a lock")]
     [InlineData("participants = [ { role = buyer } ]\non-deadlock = sometimes", "on-deadlock: 'sometimes' is not fail or continue")]
+    [InlineData("participants = [ { role = buyer } ]\nprimitives = [ { kind = queue, name = q, lease-ms = 500 } ]", "only a lock, rlock, semaphore, bounded-semaphore or joinable-queue has a lease")]
     public void A_bad_file_is_refused_in_one_line_naming_what_is_wrong(string text, string named)
     {
         var e = Assert.Throws<ScenarioException>(() =>
@@ -84,6 +85,22 @@ public sealed class ScenarioModelTests
         Assert.Equal("r", scenario.Primitives.Single(p => p.Kind == PrimitiveKind.Condition).Lock);
         Assert.Equal([Sim.Core.SemKind.RLock, Sim.Core.SemKind.BoundedSemaphore, Sim.Core.SemKind.Semaphore],
             scenario.Primitives.Where(p => p.SemKind is not null).Select(p => p.SemKind!.Value));
+    }
+
+    [Fact]
+    public void A_joinable_queue_takes_a_lease_with_its_fact()
+    {
+        var scenario = ScenarioLoader.Load("""
+            participants = [ { role = buyer } ]
+            parameters { lease = 750 }
+            primitives = [ { kind = joinable-queue, name = jobs, lease-ms = lease } ]
+            checks = [ "jobs.lease_expiries == 0" ]
+            """, "leased", "/tmp");
+        scenario.Validate(RoleCatalog.Names);
+        var jobs = scenario.Primitives.Single();
+        Assert.Equal(750, scenario.ResolveInt(jobs.LeaseMs, "jobs.lease-ms"));
+        Assert.Contains("jobs.lease_expiries", jobs.FactNames);
+        Assert.Equal("300", scenario.WithLease("jobs", 300).Primitives.Single().LeaseMs);
     }
 
     [Fact]
