@@ -585,7 +585,14 @@ public sealed class QueueActor : FencingActor
         // Every delivery named must be this consumer's and unfinished, each named once, or one whose lease ran out while this
         // consumer held it (lost: neither done nor recorded); anything else refuses the whole call.
         var named = new HashSet<long>(m.Deliveries);
-        var lost = m.Deliveries.Where(id => held is null || !held.ContainsKey(id)).ToList();
+        // The common case, everything still held, allocates nothing more.
+        List<long>? lostIds = null;
+        foreach (var id in m.Deliveries)
+        {
+            if (held is null || !held.ContainsKey(id))
+                (lostIds ??= new List<long>()).Add(id);
+        }
+        IReadOnlyList<long> lost = (IReadOnlyList<long>?)lostIds ?? [];
         if (m.Deliveries.Count == 0 || named.Count != m.Deliveries.Count || (m.Record is { } record && record.Count != m.Deliveries.Count)
             || lost.Any(id => !_expiredHoldings.Contains((id, m.Consumer))))
         {

@@ -17,7 +17,7 @@ public sealed record SoakOptions(TimeSpan Duration, int Seed, string? JsonPath, 
 /// </summary>
 public static class SoakScenario
 {
-    private sealed record Planned(Scenario Scenario, string Summary, int? LeaseMs);
+    private sealed record Planned(Scenario Scenario, string Summary);
 
     /// <summary>
     /// <paramref name="Violations"/>: what the run's checks found (safety). <paramref name="Failure"/> without violations: the
@@ -172,7 +172,7 @@ public static class SoakScenario
             var scenario = build();
             if (lease is { } ms)
                 scenario = scenario.WithLease(lockName, ms);
-            return new Planned(scenario, $"{what}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+            return new Planned(scenario, $"{what}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]");
         }
         switch (random.Next(4))
         {
@@ -211,11 +211,11 @@ public static class SoakScenario
                     faults.Add(Fault($"consumer-{random.Next(1, consumers + 1)}"));
                 var lease = Lease();
                 var scenario = BuiltInScenarios.Prodcons(producers, consumers, items, joinable: true, workMs: random.Next(0, 2), batch: random.Next(1, 50),
-                    timeout: timeout, faults: faults);
+                    timeout: timeout, faults: faults, queue: ProdconsScenario.QueueName);
                 if (lease is { } ms)
-                    scenario = scenario.WithLease("q", ms);
+                    scenario = scenario.WithLease(ProdconsScenario.QueueName, ms);
                 return new Planned(scenario,
-                    $"prodcons joinable producers={producers} consumers={consumers} items={items}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]", lease);
+                    $"prodcons joinable producers={producers} consumers={consumers} items={items}{(lease is null ? "" : $" lease={lease}ms")} faults=[{Describe(faults)}]");
             }
         }
     }
