@@ -359,20 +359,22 @@ public static class Cli
         var processes = IntOption("--processes", "Processes contending for the lock", 4, 1, 200);
         var acquires = IntOption("--acquires", "Acquire-release cycles per process", 500, 0, 10_000_000);
         var holdMs = IntOption("--hold-ms", "Time each holder keeps the lock; 0 = an empty critical section", 0, 0, 60_000);
+        var warmup = WarmupOption("Untimed acquire-release cycles per process before the timed ones (grants all the same)");
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
         var lease = LeaseOption();
         var faults = new FaultOptions();
         var command = new Command("lock", "Mutual exclusion under contention: N processes acquire and release one lock; handoffs/s, acquire latency, every grant accounted for.")
         {
-            processes, acquires, holdMs, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
+            processes, acquires, holdMs, warmup, json, timeout, lease, faults.Terminate, faults.Kill, faults.Pause, faults.Partition,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var options = new LockOptions(parsed.GetValue(processes), parsed.GetValue(acquires), parsed.GetValue(holdMs),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"locker-{i}").ToList()), parsed.GetValue(lease));
+                faults.Read(parsed, Enumerable.Range(1, parsed.GetValue(processes)).Select(i => $"locker-{i}").ToList()), parsed.GetValue(lease),
+                parsed.GetValue(warmup));
             return await LockScenario.RunAsync(options, Output.Console, cancellationToken);
         });
         return command;
@@ -383,16 +385,17 @@ public static class Cli
         var messages = IntOption("--messages", "Messages for the round trips and for the stream", 1000, 1, 10_000_000);
         var size = IntOption("--size", "Bytes per message", 64, 8, QueueItem.MaxPayloadBytes);
         var duplex = new Option<bool>("--duplex") { Description = "Stream over a duplex pipe instead of a one-way one" };
+        var warmup = WarmupOption("Untimed round trips before the timed ones");
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
         var command = new Command("pipe", "A pipe between two processes: round-trip latency, one-way throughput in order, end-of-file when one end dies.")
         {
-            messages, size, duplex, json, timeout,
+            messages, size, duplex, warmup, json, timeout,
         };
         command.SetAction((parsed, cancellationToken) => PipeScenario.RunAsync(
             new PipeOptions(parsed.GetValue(messages), parsed.GetValue(size), parsed.GetValue(duplex),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
-                TimeSpan.FromSeconds(parsed.GetValue(timeout))),
+                TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(warmup)),
             Output.Console, cancellationToken));
         return command;
     }
@@ -653,6 +656,12 @@ public static class Cli
     private static Option<int> LeaseOption() => IntOption("--lease-ms",
         "Lease of every grant of the lock: a holder that does not renew it in time (paused, cut off) loses it to the next waiter, whose higher token makes the stores refuse the old holder's writes; 0 = no lease",
         0, 0, 3_600_000);
+
+    /// <summary>
+    /// Untimed work before the timed part: .NET compiles a hot path to its best code only after thousands of calls,
+    /// so a measure of the engine's speed warms up first, as `sim bench` does for Sim and for raw Akka.NET alike.
+    /// </summary>
+    private static Option<int> WarmupOption(string description) => IntOption("--warmup", description, 0, 0, 10_000_000);
 
     /// <summary>An integer option whose errors name the option and the bad value.</summary>
     internal static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>

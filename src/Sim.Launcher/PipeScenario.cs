@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Sim.Launcher;
 
-public sealed record PipeOptions(int Messages, int Size, bool Duplex, string? JsonPath, TimeSpan Timeout);
+public sealed record PipeOptions(int Messages, int Size, bool Duplex, string? JsonPath, TimeSpan Timeout, int Warmup = 0);
 
 /// <summary>
 /// The lesson's pipe, between two processes whose endpoint actors talk directly: round-trip latency,
@@ -22,8 +22,8 @@ public static class PipeScenario
     public static async Task<int> RunAsync(PipeOptions options, IAnsiConsole console, CancellationToken cancellationToken)
     {
         console.MarkupLineInterpolated(
-            $"[bold]pipe[/]: {options.Messages} messages of {options.Size} bytes, {(options.Duplex ? "duplex" : "one-way")} stream");
-        var scenario = BuiltInScenarios.Pipe(options.Messages, options.Size, options.Duplex, options.Timeout);
+            $"[bold]pipe[/]: {options.Messages} messages of {options.Size} bytes, {(options.Duplex ? "duplex" : "one-way")} stream{(options.Warmup > 0 ? $", after {options.Warmup} untimed" : "")}");
+        var scenario = BuiltInScenarios.Pipe(options.Messages, options.Size, options.Duplex, options.Timeout, options.Warmup);
         return await ModelScenario.RunAsync(scenario, RoleLibrary.BuiltIn, console, _ => throw new InvalidOperationException("pipe has no ticket file"),
             result => Task.FromResult(Present(options, result, console)), cancellationToken);
     }
@@ -60,6 +60,7 @@ public static class PipeScenario
                 ["duplex"] = options.Duplex,
                 ["error"] = phases.Failure,
                 ["messages"] = options.Messages,
+                ["warmup"] = options.Warmup,
                 ["size"] = options.Size,
                 ["rtt_median_us"] = Figure(a, "rtt_median_us"),
                 ["rtt_p99_us"] = Figure(a, "rtt_p99_us"),

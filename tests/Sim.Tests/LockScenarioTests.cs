@@ -24,6 +24,17 @@ public sealed class LockScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task Warm_up_acquires_are_grants_too_and_only_the_timed_ones_are_reported_per_process()
+    {
+        var (_, root) = await SimCli.RunOkAsync(HardTimeout, Json, "lock", "--processes", "2", "--acquires", "30", "--warmup", "20", "--json", Json);
+        Assert.Equal(100, root.GetProperty("grants").GetInt64());
+        Assert.True(root.GetProperty("tokens_in_sequence").GetBoolean());
+        Assert.Equal(20, root.GetProperty("warmup_acquires").GetInt32());
+        Assert.All(root.GetProperty("processes").EnumerateArray(), p => Assert.Equal(30, p.GetProperty("acquires").GetInt64()));
+        Assert.True(root.GetProperty("handoffs_per_s").GetDouble() > 0);
+    }
+
+    [Fact]
     public async Task Killing_the_holder_passes_the_lock_to_the_others()
     {
         // Each grant is held 20 ms: 3 x 60 grants take seconds, so the kill at 1 s lands on a holder mid-run.

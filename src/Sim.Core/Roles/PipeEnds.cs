@@ -6,7 +6,9 @@ namespace Sim.Core.Roles;
 /// The measuring end of the pipe scenario (<c>pipe-a</c>): ping-pong on the duplex pipe "ping" for round-trip
 /// latency, then streams <c>messages</c> numbered messages of <c>size</c> bytes on pipe "stream" (one-way throughput:
 /// until the other end says it read them all), then reads
-/// "ping" until end-of-file, counting the burst the other end sent just before it was killed.
+/// "ping" until end-of-file, counting the burst the other end sent just before it was killed. With <c>warmup</c>,
+/// that many untimed round trips come before the timed ones, and as many stream messages before the timed stream
+/// (the other end says when it has read them): .NET compiles the hot path to its best code only after thousands of calls.
 /// </summary>
 public sealed class PipeSender : IRole
 {
@@ -18,6 +20,7 @@ public sealed class PipeSender : IRole
         var messages = info.Int("messages", 1000);
         var size = Math.Max(8, info.Int("size", 64));
         var duplex = info.Bool("duplex", false);
+        var warmup = Math.Max(0, info.Int("warmup", 0));
         var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
 
         var ping = await participant.PipeAsync("ping", 0, duplex: true, timeout).ConfigureAwait(false);
@@ -27,14 +30,23 @@ public sealed class PipeSender : IRole
 
         var rtts = new List<double>(messages);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (var i = 0; i < messages; i++)
+        for (var i = -warmup; i < messages; i++)
         {
             var started = clock.Elapsed;
             await ping.SendAsync(PipeMessages.Numbered(i, size), timeout).ConfigureAwait(false);
             var echo = await ping.RecvAsync(timeout).ConfigureAwait(false);
             if (PipeMessages.Number(echo) != i)
                 throw new InvalidOperationException($"echo {PipeMessages.Number(echo)} came back for message {i}");
-            rtts.Add((clock.Elapsed - started).TotalMicroseconds);
+            if (i >= 0)
+                rtts.Add((clock.Elapsed - started).TotalMicroseconds);
+        }
+        if (warmup > 0)
+        {
+            for (var i = 0; i < warmup; i++)
+                await stream.SendAsync(PipeMessages.Numbered(i, size), timeout).ConfigureAwait(false);
+            var warmed = PipeMessages.Number(await ping.RecvAsync(timeout).ConfigureAwait(false));
+            if (warmed != PipeMessages.ReadWarmup)
+                throw new InvalidOperationException($"message {warmed} came where the end of the warm-up stream was due");
         }
         // One-way throughput as Python's reference measures it: from the first message sent until the other end
         // says it has read them all (one hop back included), not the reader's pace through what already arrived.
@@ -98,16 +110,26 @@ public sealed class PipeReceiver : IRole
         var size = Math.Max(8, info.Int("size", 64));
         var burst = info.Int("burst", 0);
         var duplex = info.Bool("duplex", false);
+        var warmup = Math.Max(0, info.Int("warmup", 0));
         var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 120_000));
 
         var ping = await participant.PipeAsync("ping", 1, duplex: true, timeout).ConfigureAwait(false);
         var stream = await participant.PipeAsync("stream", duplex ? 1 : 0, duplex, timeout).ConfigureAwait(false);
         await participant.ReadyAsync(timeout, cancellationToken).ConfigureAwait(false);
 
-        for (var i = 0; i < messages; i++)
+        for (var i = 0; i < warmup + messages; i++)
             await ping.SendAsync(await ping.RecvAsync(timeout).ConfigureAwait(false), timeout).ConfigureAwait(false);
 
         long outOfOrder = 0, bytes = 0;
+        if (warmup > 0)
+        {
+            for (var i = 0; i < warmup; i++)
+            {
+                if (PipeMessages.Number(await stream.RecvAsync(timeout).ConfigureAwait(false)) != i)
+                    outOfOrder++;
+            }
+            await ping.SendAsync(PipeMessages.Numbered(PipeMessages.ReadWarmup, 8), timeout).ConfigureAwait(false);
+        }
         for (var i = 0; i < messages; i++)
         {
             var message = await stream.RecvAsync(timeout).ConfigureAwait(false);
@@ -139,6 +161,9 @@ internal static class PipeMessages
 {
     /// <summary>The reader's word that it has read the whole stream (on "ping", before any burst).</summary>
     public const int ReadAll = -1;
+
+    /// <summary>The reader's word that it has read the warm-up stream.</summary>
+    public const int ReadWarmup = -2;
 
     public static QueueItem Numbered(int number, int size)
     {

@@ -145,9 +145,11 @@ public static class BuiltInScenarios
     /// Mutual exclusion under contention: <paramref name="processes"/> lockers each acquire and release the lock
     /// <see cref="Locker.LockName"/> <paramref name="acquires"/> times, holding it <paramref name="holdMs"/> ms. In a run
     /// without faults the fencing tokens must come out as 1..N*K, each once (a killed holder's grant is taken back and
-    /// counted by nobody, so a run with faults is not held to it).
+    /// counted by nobody, so a run with faults is not held to it). Each locker's <paramref name="warmup"/> untimed acquires
+    /// come first and count as grants too.
     /// </summary>
-    public static Scenario Lock(int processes, int acquires, int holdMs = 0, TimeSpan? timeout = null, IReadOnlyList<ScenarioFault>? faults = null)
+    public static Scenario Lock(int processes, int acquires, int holdMs = 0, TimeSpan? timeout = null, IReadOnlyList<ScenarioFault>? faults = null,
+        int warmup = 0)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(120);
         return new Scenario
@@ -161,6 +163,7 @@ public static class BuiltInScenarios
                 new ParticipantGroup(new Locker().Name, processes, "locker-{i}", new Dictionary<string, string>
                 {
                     ["acquires"] = Text(acquires),
+                    ["warmup"] = Text(warmup),
                     ["hold-ms"] = Text(holdMs),
                     ["timeout-ms"] = Milliseconds(limit),
                 }),
@@ -169,7 +172,7 @@ public static class BuiltInScenarios
             Faults = faults ?? [],
             Figures =
             [
-                ScenarioFigure.Of("grants", "sum(acquires)"),
+                ScenarioFigure.Of("grants", "sum(acquires) + sum(warmup_acquires)"),
                 // Tokens count up from 1 per lock: N*K grants, each distinct and none skipped, sum to N*K*(N*K+1)/2.
                 ScenarioFigure.Computed("tokens_in_sequence", v => v.Figure("grants") is { } grants
                     && v.Aggregate("sum", "token_sum") == grants * (grants + 1) / 2
@@ -187,14 +190,16 @@ public static class BuiltInScenarios
     /// <summary>
     /// A pipe between two processes: round trips and a one-way stream of <paramref name="messages"/> numbered messages
     /// (checked in order), then <c>pipe-b</c> sends a burst, reports, and is killed at once (a fault after its report);
-    /// <c>pipe-a</c> must read the whole burst and then see end-of-file.
+    /// <c>pipe-a</c> must read the whole burst and then see end-of-file. <paramref name="warmup"/> untimed round trips and
+    /// stream messages come first.
     /// </summary>
-    public static Scenario Pipe(int messages, int size = 64, bool duplex = false, TimeSpan? timeout = null)
+    public static Scenario Pipe(int messages, int size = 64, bool duplex = false, TimeSpan? timeout = null, int warmup = 0)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(120);
         var parameters = new Dictionary<string, string>
         {
             ["messages"] = Text(messages),
+            ["warmup"] = Text(warmup),
             ["size"] = Text(size),
             ["duplex"] = duplex ? "true" : "false",
             ["burst"] = Text(PipeBurst),
