@@ -370,6 +370,7 @@ public static class Cli
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
+            ScenarioRun.SteadyState = parsed.GetValue(warmup) > 0;
             var options = new LockOptions(parsed.GetValue(processes), parsed.GetValue(acquires), parsed.GetValue(holdMs),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)),
@@ -392,11 +393,14 @@ public static class Cli
         {
             messages, size, duplex, warmup, json, timeout,
         };
-        command.SetAction((parsed, cancellationToken) => PipeScenario.RunAsync(
-            new PipeOptions(parsed.GetValue(messages), parsed.GetValue(size), parsed.GetValue(duplex),
+        command.SetAction((parsed, cancellationToken) =>
+        {
+            ScenarioRun.SteadyState = parsed.GetValue(warmup) > 0;
+            return PipeScenario.RunAsync(new PipeOptions(parsed.GetValue(messages), parsed.GetValue(size), parsed.GetValue(duplex),
                 parsed.GetValue(json) is { } j ? WritableFile("--json", j, createFolder: false) : null,
                 TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(warmup)),
-            Output.Console, cancellationToken));
+                Output.Console, cancellationToken);
+        });
         return command;
     }
 
@@ -658,10 +662,13 @@ public static class Cli
         0, 0, 3_600_000);
 
     /// <summary>
-    /// Untimed work before the timed part: .NET compiles a hot path to its best code only after thousands of calls,
-    /// so a measure of the engine's speed warms up first, as `sim bench` does for Sim and for raw Akka.NET alike.
+    /// Untimed work before the timed part, with participants that tier up (<see cref="ScenarioRun.SteadyState"/>): .NET
+    /// compiles a hot path to its best code only after it has run a while, so a measure of the engine's speed warms up
+    /// first, as `sim bench` does for Sim and for raw Akka.NET alike.
     /// </summary>
-    private static Option<int> WarmupOption(string description) => IntOption("--warmup", description, 0, 0, 10_000_000);
+    private static Option<int> WarmupOption(string description) => IntOption("--warmup",
+        $"{description}; with it the participants tier up (tiered compilation on: the hot path compiled to its best code, short runs a little slower)",
+        0, 0, 10_000_000);
 
     /// <summary>An integer option whose errors name the option and the bad value.</summary>
     internal static Option<int> IntOption(string name, string description, int fallback, int min, int max) =>

@@ -117,6 +117,15 @@ public sealed class ScenarioRun : IAsyncDisposable
         foreach (var (key, value) in parameters)
             arguments.AddRange(["--param", $"{key}={value}"]);
         var process = _node.Create(name, role, arguments);
+        if (SteadyState)
+        {
+            // The participants' runtime settings (src/Sim.Node/NodeRuntime.props) keep tiered compilation off: a short
+            // run is fastest on the precompiled code. A run that warms up wants what the JIT makes of the hot path.
+            // .NET's settings from the environment override the node's runtimeconfig; DWORD values are hexadecimal.
+            process.SetEnvironment("DOTNET_TieredCompilation", "1");
+            process.SetEnvironment("DOTNET_TieredPGO", "0");
+            process.SetEnvironment("DOTNET_TC_CallCountThreshold", "C8"); // 200 calls
+        }
         if (Partitionable)
             process.SetEnvironment(SimConfig.OverrideVariable,
                 $"{Environment.GetEnvironmentVariable(SimConfig.OverrideVariable)}\n{SimConfig.PartitionableConfig}");
@@ -139,6 +148,13 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// once by the command line (<c>--pool</c>).
     /// </summary>
     public static bool UseWarmPool { get; set; }
+
+    /// <summary>
+    /// Participants started from now on tier up (tiered compilation on, promotion after 200 calls, no dynamic PGO):
+    /// for runs that warm up before they measure (<c>--warmup</c>), at the price of compiling the hot path a second
+    /// time while the run goes on. Nodes of the warm pool and of a cluster's agents keep the settings they booted with.
+    /// </summary>
+    public static bool SteadyState { get; set; }
 
     /// <summary>The forkserver start method: the warm pool is started on first use, and stops after this long unused.</summary>
     public static TimeSpan? StartPoolIdleTimeout { get; set; }
