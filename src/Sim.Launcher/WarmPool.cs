@@ -96,6 +96,7 @@ public sealed class WarmPool : IAsyncDisposable
     /// </summary>
     public static async Task<WarmPool?> TryConnectAsync(string path, CancellationToken cancellationToken = default)
     {
+        _ = StatusTimeout; // a bad SIM_POOL_ANSWER_TIMEOUT is a usage error whether or not a pool runs
         if (!CheckPrivateFolder(System.IO.Path.GetDirectoryName(path)!, create: false) || !File.Exists(path))
             return null;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -170,11 +171,25 @@ public sealed class WarmPool : IAsyncDisposable
         return (socket, owner);
     }
 
+    /// <summary>Seconds a pool server may take to answer a status request (1 to 3600; default 30).</summary>
+    public const string AnswerTimeoutVariable = "SIM_POOL_ANSWER_TIMEOUT";
+
     /// <summary>
     /// How long a status request may take: a server whose nodes are booting shares 2 cores with all of them, and
-    /// answers slowly (seconds) but answers.
+    /// answers slowly (seconds) but answers. <see cref="AnswerTimeoutVariable"/> changes it (a slower machine, or a test).
     /// </summary>
-    public static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(30);
+    public static TimeSpan StatusTimeout
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable(AnswerTimeoutVariable) is not { Length: > 0 } text)
+                return TimeSpan.FromSeconds(30);
+            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                || seconds is < 1 or > 3600)
+                throw new UsageException($"{AnswerTimeoutVariable} '{text}' is not a number of seconds (1 to 3600)");
+            return TimeSpan.FromSeconds(seconds);
+        }
+    }
 
     /// <summary>
     /// One request, one reply (status, wait, stop). No reply within <paramref name="timeout"/> is the run's failure

@@ -33,11 +33,23 @@ public sealed class WarmPoolAnswerTests : IDisposable
     public async Task A_pool_server_that_never_answers_fails_the_run_with_one_line_not_as_an_interrupt()
     {
         await using var fake = new FakePoolServer(Socket, _ => []);
-        var run = await SimWithEnv.RunAsync(TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["SIM_POOL_SOCKET"] = Socket }, "pool", "wait");
+        // A 3 s answer time instead of the default 30 s keeps the test short; the slow server above shows the default.
+        var run = await SimWithEnv.RunAsync(TimeSpan.FromMinutes(2),
+            new Dictionary<string, string> { ["SIM_POOL_SOCKET"] = Socket, [WarmPool.AnswerTimeoutVariable] = "3" }, "pool", "wait");
         Assert.Equal(1, run.ExitCode);
         Assert.Single(run.Stderr.Trim().Split('\n'));
         Assert.Contains("did not answer", run.Stderr);
         Assert.Contains(Socket, run.Stderr);
+        Assert.Contains("3 s", run.Stderr);
+    }
+
+    [Fact]
+    public async Task A_bad_answer_time_is_a_usage_error_naming_the_value()
+    {
+        var run = await SimWithEnv.RunAsync(TimeSpan.FromMinutes(1),
+            new Dictionary<string, string> { ["SIM_POOL_SOCKET"] = Socket, [WarmPool.AnswerTimeoutVariable] = "soon" }, "pool", "status");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("SIM_POOL_ANSWER_TIMEOUT 'soon'", run.Stderr);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
