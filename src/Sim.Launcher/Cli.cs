@@ -386,7 +386,7 @@ public static class Cli
         var messages = IntOption("--messages", "Messages for the round trips and for the stream", 1000, 1, 10_000_000);
         var size = IntOption("--size", "Bytes per message", 64, 8, QueueItem.MaxPayloadBytes);
         var duplex = new Option<bool>("--duplex") { Description = "Stream over a duplex pipe instead of a one-way one" };
-        var warmup = WarmupOption("Untimed round trips before the timed ones");
+        var warmup = WarmupOption("Untimed round trips, and as many stream messages, before the timed ones");
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var timeout = IntOption("--timeout", "Seconds each phase may take before the run is ended", 120, 1, 3600);
         var command = new Command("pipe", "A pipe between two processes: round-trip latency, one-way throughput in order, end-of-file when one end dies.")
