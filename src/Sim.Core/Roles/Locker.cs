@@ -4,8 +4,9 @@ namespace Sim.Core.Roles;
 /// Mutual exclusion at full speed: acquires the lock <c>acquires</c> times, holds it <c>hold-ms</c> (0: an
 /// empty critical section), releases. Reports how long each acquire took and the fencing tokens it got, so
 /// the launcher can check that every grant was distinct and none was skipped. <c>warmup</c> more acquires come
-/// first, untimed but counted as grants (<c>warmup_acquires</c>): the runtime compiles the hot path to its best
-/// code after some thousands of calls, and a benchmark of the engine's speed measures that, not the first calls.
+/// first, untimed but counted as grants (<c>warmup_acquires</c>): with tiered compilation (the launcher turns it on
+/// for such runs) the hot path gets its best code only after it has run a while, and a benchmark of the engine's
+/// speed measures that, not the first calls.
 /// </summary>
 public sealed class Locker : IRole
 {

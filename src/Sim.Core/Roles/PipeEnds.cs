@@ -8,7 +8,8 @@ namespace Sim.Core.Roles;
 /// until the other end says it read them all), then reads
 /// "ping" until end-of-file, counting the burst the other end sent just before it was killed. With <c>warmup</c>,
 /// that many untimed round trips come before the timed ones, and as many stream messages before the timed stream
-/// (the other end says when it has read them): .NET compiles the hot path to its best code only after thousands of calls.
+/// (the other end says when it has read them): with tiered compilation (the launcher turns it on for such runs) the
+/// hot path gets its best code only after it has run a while.
 /// </summary>
 public sealed class PipeSender : IRole
 {
