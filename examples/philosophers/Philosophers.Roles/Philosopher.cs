@@ -49,7 +49,7 @@ public sealed class Philosopher : IRole
             }
             await using (one)
             {
-                await Task.Delay(gap, cancellationToken);
+                await Sleep.ForAsync(gap, cancellationToken);
                 var two = await participant.Lock($"fork-{second}").TryAcquireAsync(forkTimeout, cancellationToken);
                 waited.Stop();
                 if (two is null)
@@ -59,7 +59,7 @@ public sealed class Philosopher : IRole
                 }
                 await using (two)
                 {
-                    await Task.Delay(eat, cancellationToken);
+                    await Sleep.ForAsync(eat, cancellationToken);
                     eaten++;
                 }
             }

@@ -14,7 +14,7 @@ public sealed class BarrierParty : IRole
         var barrier = participant.Barrier(info.Text("barrier", "meet"), info.Int("parties", 2));
         var timeout = TimeSpan.FromMilliseconds(info.Int("timeout-ms", 30_000));
         await participant.ReadyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
-        await Task.Delay(TimeSpan.FromMilliseconds(info.Int("delay-ms", 0)), cancellationToken).ConfigureAwait(false);
+        await Sleep.ForAsync(TimeSpan.FromMilliseconds(info.Int("delay-ms", 0)), cancellationToken).ConfigureAwait(false);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int index;
         try

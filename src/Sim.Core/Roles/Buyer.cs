@@ -65,7 +65,7 @@ public sealed class Buyer : IRole
         var seen = (await tickets.SearchAsync(held, cancellationToken: cancellationToken).ConfigureAwait(false)).Count;
         // The gap between reading and writing is where the lesson's race lives.
         if (delay > TimeSpan.Zero)
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await Sleep.ForAsync(delay, cancellationToken).ConfigureAwait(false);
         if (seen <= 0)
             return new Purchase(seen, false, false);
         var accepted = await tickets.WriteAsync(seen - 1, held?.Token ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -66,7 +66,7 @@ public sealed class Consumer : IRole
                     corrupt++;
                 record.Add(id ?? -1);
                 if (work > TimeSpan.Zero)
-                    await Task.Delay(work, cancellationToken).ConfigureAwait(false);
+                    await Sleep.ForAsync(work, cancellationToken).ConfigureAwait(false);
             }
             Interlocked.Add(ref consumed, ids.Count);
             while (recording.Count >= 2)

@@ -42,7 +42,7 @@ public sealed class Counter : IRole
             {
                 var value = (await counter.GetAsync(fence: held, cancellationToken: cancellationToken).ConfigureAwait(false)).AsInt();
                 if (delay > TimeSpan.Zero)
-                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    await Sleep.ForAsync(delay, cancellationToken).ConfigureAwait(false);
                 await counter.SetAsync(SharedScalar.Of(value + 1), fence: held, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             finally

@@ -14,7 +14,7 @@ public sealed class EventSetter : IRole
         var gate = participant.Event(info.Text("event", "go"));
         var waiters = info.Int("waiters", 0);
         await participant.ReadyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
-        await Task.Delay(TimeSpan.FromMilliseconds(info.Int("delay-ms", 500)), cancellationToken).ConfigureAwait(false);
+        await Sleep.ForAsync(TimeSpan.FromMilliseconds(info.Int("delay-ms", 500)), cancellationToken).ConfigureAwait(false);
         // Every waiter's request is in before the set: the point is to wake them all in one go.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while ((await gate.StateAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Waiting < waiters && DateTime.UtcNow < deadline)

@@ -39,7 +39,7 @@ public sealed class Locker : IRole
             tokenSum += held.Token;
             tokenMax = Math.Max(tokenMax, held.Token);
             if (hold > TimeSpan.Zero)
-                await Task.Delay(hold, cancellationToken).ConfigureAwait(false);
+                await Sleep.ForAsync(hold, cancellationToken).ConfigureAwait(false);
         }
         // The timed acquires only: with contenders warming up alike (the lock is FIFO), their timed parts overlap.
         var workMs = (long)clock.Elapsed.TotalMilliseconds;

@@ -18,7 +18,7 @@ public sealed class TwoLocks : IRole
         var gotBoth = 0;
         await using (await first.AcquireAsync(timeout, cancellationToken).ConfigureAwait(false))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(info.Int("gap-ms", 300)), cancellationToken).ConfigureAwait(false);
+            await Sleep.ForAsync(TimeSpan.FromMilliseconds(info.Int("gap-ms", 300)), cancellationToken).ConfigureAwait(false);
             if (await second.TryAcquireAsync(timeout, cancellationToken).ConfigureAwait(false) is { } both)
             {
                 await using (both)

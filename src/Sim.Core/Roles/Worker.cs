@@ -17,7 +17,7 @@ public sealed class Worker : IRole
             await participant.ReadyAsync(TimeSpan.FromMilliseconds(info.Int("ready-timeout-ms", 120_000)), cancellationToken)
                 .ConfigureAwait(false);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await Task.Delay(work, cancellationToken).ConfigureAwait(false);
+        await Sleep.ForAsync(work, cancellationToken).ConfigureAwait(false);
         await participant.ReportAsync(new Dictionary<string, long>
         {
             ["worked_ms"] = (long)clock.Elapsed.TotalMilliseconds,
