@@ -21,6 +21,12 @@ public sealed record PipeRefused(string Reason) : ISimMessage;
 /// </summary>
 public sealed record PipeData(QueueItem Item, long Seq, bool AckWanted) : ISimMessage;
 
+/// <summary>
+/// Messages of one direction sent together, in order, their <see cref="PipeData.Seq"/> consecutive: what a role sent
+/// faster than one message at a time reached the transport (see <see cref="PipeFlow"/>).
+/// </summary>
+public sealed record PipeBatch(IReadOnlyList<PipeData> Messages) : ISimMessage;
+
 /// <summary>Credit: the receiving role has taken <paramref name="Consumed"/> units (<see cref="PipeFlow.Cost"/>) in all from the pipe.</summary>
 public sealed record PipeAck(long Consumed) : ISimMessage;
 
@@ -203,6 +209,11 @@ public sealed class PipeEndpoint : ReceiveActor, IWithTimers
             Context.Watch(m.Peer);
         });
         Receive<PipeData>(Data);
+        Receive<PipeBatch>(m =>
+        {
+            foreach (var data in m.Messages)
+                Data(data);
+        });
         Receive<PipeAck>(m => flow.Acked(m.Consumed));
         Receive<PipeDrain>(m => Sender.Tell(new PipeDrained(m.Id)));
         Receive<PipeClose>(m =>
@@ -278,6 +289,7 @@ public sealed class PipeEndpoint : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         Context.System.EventStream.Unsubscribe(Self);
+        _flow.Flush(); // what the role sent before, ahead of the close
         _flow.Break($"pipe '{_pipe}': this end is closed");
         _received.TryComplete();
         // Behind every message this end sent, on the same connection: the peer reads them all, then end-of-file.
@@ -290,6 +302,13 @@ public sealed class PipeEndpoint : ReceiveActor, IWithTimers
 /// <see cref="PipeEndpoint"/> (which takes the peer's credit): at most <see cref="Window"/> units may be sent
 /// and not yet taken by the receiving role, as an OS pipe's buffer; then send waits. One message larger than
 /// the window goes when the window is not full, as an OS pipe takes a large write in parts.
+/// <para>
+/// A send numbers the message and puts it in an outbox; a thread-pool turn (queued by the send that found the outbox
+/// empty, run by the sender's own thread as soon as its role awaits) tells the peer all that is there, one
+/// <see cref="PipeData"/> or one <see cref="PipeBatch"/>. A role that sends and then waits for an answer pays one
+/// work item; one that streams has its messages carried many to a remote message, as an OS pipe takes many writes
+/// into one buffer (Akka.NET's remoting carried ~120,000 single pipe messages a second here, Python's pipe ~540,000).
+/// </para>
 /// </summary>
 internal sealed class PipeFlow(long window)
 {
@@ -302,6 +321,14 @@ internal sealed class PipeFlow(long window)
     private long _ackedCost;
     private string? _broken;
     private TaskCompletionSource? _credit;
+    private readonly List<PipeData> _outbox = new();
+    private bool _flushQueued;
+    private IActorRef? _peer;
+    private IActorRef? _endpoint;
+
+    /// <summary>At most this much payload, and <see cref="BatchMessages"/> messages, in one <see cref="PipeBatch"/>: far below a frame.</summary>
+    public const int BatchBytes = 64 * 1024;
+    public const int BatchMessages = 1024;
 
     public enum Outcome { Sent, Full, Broken }
 
@@ -325,9 +352,13 @@ internal sealed class PipeFlow(long window)
         get { lock (_gate) return _broken; }
     }
 
-    /// <summary>Sends <paramref name="item"/> if the window has room; numbering and telling under one lock keep the order.</summary>
+    /// <summary>
+    /// Numbers <paramref name="item"/> and queues it for the peer if the window has room (telling happens in
+    /// <see cref="Flush"/>, under the same lock, so the order holds).
+    /// </summary>
     public Outcome TrySend(QueueItem item, IActorRef peer, IActorRef endpoint)
     {
+        bool schedule;
         lock (_gate)
         {
             if (_broken is not null)
@@ -335,8 +366,35 @@ internal sealed class PipeFlow(long window)
             if (_sentCost - _ackedCost >= window)
                 return Outcome.Full;
             _sentCost += Cost(item);
-            peer.Tell(new PipeData(item, ++_sent, _sentCost - _ackedCost >= window / 2), endpoint);
-            return Outcome.Sent;
+            (_peer, _endpoint) = (peer, endpoint);
+            _outbox.Add(new PipeData(item, ++_sent, _sentCost - _ackedCost >= window / 2));
+            schedule = !_flushQueued;
+            _flushQueued = true;
+        }
+        if (schedule)
+            ThreadPool.UnsafeQueueUserWorkItem(static flow => flow.Flush(), this, preferLocal: true);
+        return Outcome.Sent;
+    }
+
+    /// <summary>Tells the peer everything in the outbox, in order: one message, or batches of up to <see cref="BatchBytes"/> of payload.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            _flushQueued = false;
+            if (_outbox.Count == 0)
+                return;
+            var start = 0;
+            while (start < _outbox.Count)
+            {
+                var end = start + 1;
+                long bytes = _outbox[start].Item.Payload.Length;
+                while (end < _outbox.Count && end - start < BatchMessages && bytes + _outbox[end].Item.Payload.Length <= BatchBytes)
+                    bytes += _outbox[end++].Item.Payload.Length;
+                _peer!.Tell(end - start == 1 ? _outbox[start] : new PipeBatch(_outbox.GetRange(start, end - start)), _endpoint);
+                start = end;
+            }
+            _outbox.Clear();
         }
     }
 
@@ -465,7 +523,8 @@ public sealed class PipeConnection
         SendAsync(QueueItem.Text(text), timeout, cancellationToken);
 
     /// <summary>
-    /// Hands the message to the transport towards the peer; returns without waiting for it to be received,
+    /// Hands the message to the transport towards the peer (at once, or with others sent meanwhile: see
+    /// <see cref="PipeFlow"/>); returns without waiting for it to be received,
     /// unless the window is full: then waits up to <paramref name="timeout"/> (default: for ever) for the peer
     /// to read (<see cref="TimeoutException"/>). <see cref="PipeBrokenException"/> if the peer is gone or closed.
     /// </summary>
@@ -494,6 +553,7 @@ public sealed class PipeConnection
         if (_flow.Broken is { } broken)
             throw new PipeBrokenException(broken);
         var wait = timeout ?? TimeSpan.FromSeconds(10);
+        _flow.Flush(); // the drain asked behind everything sent, not ahead of a queued flush
         try
         {
             await _peer.Ask<PipeDrained>(new PipeDrain(Interlocked.Increment(ref _drains)), wait, cancellationToken).ConfigureAwait(false);

@@ -108,6 +108,7 @@ public sealed class SimSerializerSpec : SimSpec
         yield return new PipeConnected("p", owner);
         yield return new PipeRefused("taken");
         yield return new PipeData(QueueItem.Text("hello"), 3, true);
+        yield return new PipeBatch([new PipeData(QueueItem.Text("a"), 7, false), new PipeData(QueueItem.Bytes([1, 2]), 8, true)]);
         yield return new PipeAck(4096);
         yield return new PipeDrain(2);
         yield return new PipeDrained(2);
@@ -204,6 +205,7 @@ public sealed class SimSerializerSpec : SimSpec
         PipeOpen po => $"{po.Pipe}|{po.End}|{po.Owner}|{po.Endpoint.Path}|{po.Duplex}",
         PipeConnected pc => $"{pc.Pipe}|{pc.Peer.Path}",
         PipeData pd => $"{Item(pd.Item)}|{pd.Seq}|{pd.AckWanted}",
+        PipeBatch pb => string.Join(";", pb.Messages.Select(Describe)),
         QueueStatus qs => (qs with { PutBy = Empty, LeaseExpired = null }) + "|" + string.Join(",", qs.PutBy) + "|" + string.Join(",", qs.LeaseExpiredBy),
         Consumed c => $"{c.Consumer}|{string.Join(",", c.Ids)}",
         QueueTaskDone t => $"{t.Consumer}|{string.Join(",", t.Deliveries)}|{string.Join(",", t.Record ?? [])}|{t.Ledger?.Path}",

@@ -281,6 +281,17 @@ internal static class Codecs
         Add<PipeConnected>("IC", (w, m) => { w.Str(m.Pipe); w.Ref(m.Peer); }, r => new PipeConnected(r.Str(), r.Ref()));
         Add<PipeRefused>("IR", (w, m) => w.Str(m.Reason), r => new PipeRefused(r.Str()));
         Add<PipeData>("ID", (w, m) => { Item(w, m.Item); w.Long(m.Seq); w.Bool(m.AckWanted); }, r => new PipeData(ReadItem(r), r.Long(), r.Bool()));
+        Add<PipeBatch>("IB", (w, m) =>
+            {
+                w.Long(m.Messages.Count > 0 ? m.Messages[0].Seq : 0);
+                w.List(m.Messages, d => { Item(w, d.Item); w.Bool(d.AckWanted); });
+            },
+            r =>
+            {
+                var first = r.Long();
+                var next = 0L;
+                return new PipeBatch(r.List(() => new PipeData(ReadItem(r), first + next++, r.Bool())));
+            });
         Add<PipeAck>("IA", (w, m) => w.Long(m.Consumed), r => new PipeAck(r.Long()));
         Add<PipeDrain>("IF", (w, m) => w.Long(m.Id), r => new PipeDrain(r.Long()));
         Add<PipeDrained>("IE", (w, m) => w.Long(m.Id), r => new PipeDrained(r.Long()));
