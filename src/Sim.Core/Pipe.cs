@@ -463,6 +463,9 @@ public sealed class PipeConnection
     private readonly IActorRef _peer;
     private readonly ChannelReader<PipeData> _received;
     private readonly PipeFlow _flow;
+
+    /// <summary>This end's endpoint actor (for tests that speak the wire protocol to it).</summary>
+    internal IActorRef Endpoint => _endpoint;
     private long _consumed;
     private long _consumedAcked;
     private long _drains;

@@ -31,6 +31,50 @@ public sealed class PipeSpec : SimSpec
     }
 
     [Fact]
+    public async Task Messages_sent_in_a_burst_reach_the_peer_in_order_one_by_one_or_batched()
+    {
+        var peer = CreateTestProbe();
+        var flow = new PipeFlow(window: 10_000_000);
+        const int burst = 2000;
+        await Task.Run(() =>
+        {
+            for (var i = 1; i <= burst; i++)
+                Assert.Equal(PipeFlow.Outcome.Sent, flow.TrySend(QueueItem.Text($"m{i}"), peer.Ref, TestActor));
+        });
+        var seen = new List<PipeData>();
+        while (seen.Count < burst)
+        {
+            switch (peer.ExpectMsg<ISimMessage>(Wait))
+            {
+                case PipeData one:
+                    seen.Add(one);
+                    break;
+                case PipeBatch batch:
+                    Assert.InRange(batch.Messages.Count, 2, PipeFlow.BatchMessages);
+                    seen.AddRange(batch.Messages);
+                    break;
+            }
+        }
+        Assert.Equal(Enumerable.Range(1, burst).Select(i => (long)i), seen.Select(d => d.Seq));
+        Assert.Equal(Enumerable.Range(1, burst).Select(i => $"m{i}"), seen.Select(d => d.Item.AsText()));
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task A_batch_after_lost_messages_ends_the_stream_with_an_error()
+    {
+        // On the wire a batch's numbers are consecutive from its first; what can go missing is a whole message or batch.
+        var (reader, writer) = await OpenAsync("gap", duplex: false);
+        reader.Endpoint.Tell(new PipeBatch([new PipeData(QueueItem.Text("one"), 1, false), new PipeData(QueueItem.Text("two"), 2, false)]));
+        reader.Endpoint.Tell(new PipeBatch([new PipeData(QueueItem.Text("five"), 5, false), new PipeData(QueueItem.Text("six"), 6, false)]));
+        Assert.Equal("one", (await reader.RecvAsync(Wait)).AsText());
+        Assert.Equal("two", (await reader.RecvAsync(Wait)).AsText());
+        var lost = await Assert.ThrowsAsync<IOException>(() => reader.RecvAsync(Wait));
+        Assert.Contains("3 to 4", lost.Message);
+        GC.KeepAlive(writer);
+    }
+
+    [Fact]
     public async Task Poll_tells_whether_a_message_is_waiting_without_taking_it()
     {
         var (a, b) = await OpenAsync("p", duplex: true);
