@@ -86,12 +86,5 @@ public static class StartMethods
     };
 
     /// <summary>The idle timeout of a pool started on first use: <c>SIM_POOL_IDLE_TIMEOUT</c> seconds, else 5 minutes.</summary>
-    public static TimeSpan IdleTimeout()
-    {
-        if (Environment.GetEnvironmentVariable(IdleTimeoutVariable) is not { Length: > 0 } text)
-            return DefaultIdleTimeout;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 86_400)
-            throw new UsageException($"{IdleTimeoutVariable} '{text}' is not a number of seconds (1 to 86400)");
-        return TimeSpan.FromSeconds(seconds);
-    }
+    public static TimeSpan IdleTimeout() => EnvironmentSeconds.Read(IdleTimeoutVariable, DefaultIdleTimeout, 1, 86_400);
 }

@@ -178,18 +178,7 @@ public sealed class WarmPool : IAsyncDisposable
     /// How long a status request may take: a server whose nodes are booting shares 2 cores with all of them, and
     /// answers slowly (seconds) but answers. <see cref="AnswerTimeoutVariable"/> changes it (a slower machine, or a test).
     /// </summary>
-    public static TimeSpan StatusTimeout
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable(AnswerTimeoutVariable) is not { Length: > 0 } text)
-                return TimeSpan.FromSeconds(30);
-            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-                || seconds is < 1 or > 3600)
-                throw new UsageException($"{AnswerTimeoutVariable} '{text}' is not a number of seconds (1 to 3600)");
-            return TimeSpan.FromSeconds(seconds);
-        }
-    }
+    public static TimeSpan StatusTimeout => EnvironmentSeconds.Read(AnswerTimeoutVariable, TimeSpan.FromSeconds(30), 1, 3600);
 
     /// <summary>
     /// One request, one reply (status, wait, stop). No reply within <paramref name="timeout"/> is the run's failure
