@@ -17,6 +17,14 @@ public sealed record Consumed(string Consumer, IReadOnlyList<long> Ids)
 
 public sealed record ConsumedAck(int Count) : ISimMessage;
 
+/// <summary>
+/// What a joinable queue marked done for <paramref name="Consumer"/> and records on its behalf (never from the wire: no
+/// codec). The queue accepted it before it heard the consumer had left, so the ledger takes it even if it heard of the
+/// leaving first: the two hear of it in one publish, but the queue's record comes after, and a fenced
+/// <see cref="Consumed"/> here would leave an item done and recorded by nobody (seen once in CI: "missing 1").
+/// </summary>
+internal sealed record ConsumedViaQueue(string Consumer, IReadOnlyList<long> Ids) : INoSerializationVerificationNeeded;
+
 /// <summary>Compare what was consumed with what was produced: <paramref name="Produced"/> holds each producer's item count.</summary>
 public sealed record CheckLedger(IReadOnlyList<long> Produced) : ISimMessage;
 
@@ -49,26 +57,31 @@ public sealed class Ledger : FencingActor
         var duplicates = new Dictionary<long, List<string>>();
         var perConsumer = new Dictionary<string, long>(StringComparer.Ordinal);
         long consumed = 0, lastRecord = 0;
-        Receive<Consumed>(m =>
+        void Record(string consumer, IReadOnlyList<long> ids)
         {
-            foreach (var id in m.Ids)
+            foreach (var id in ids)
             {
                 if (seen.TryGetValue(id, out var first))
                 {
                     if (!duplicates.TryGetValue(id, out var also))
                         duplicates[id] = also = [first];
-                    also.Add(m.Consumer);
+                    also.Add(consumer);
                 }
                 else
-                    seen[id] = m.Consumer;
+                    seen[id] = consumer;
             }
-            consumed += m.Ids.Count;
-            perConsumer[m.Consumer] = perConsumer.GetValueOrDefault(m.Consumer) + m.Ids.Count;
+            consumed += ids.Count;
+            perConsumer[consumer] = perConsumer.GetValueOrDefault(consumer) + ids.Count;
             lastRecord = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            // A queue recording for its consumer waits for no answer.
-            if (!Sender.IsNobody())
-                Sender.Tell(new ConsumedAck(m.Ids.Count));
+        }
+
+        Receive<Consumed>(m =>
+        {
+            Record(m.Consumer, m.Ids);
+            Sender.Tell(new ConsumedAck(m.Ids.Count));
         });
+        // A queue recording for its consumer waits for no answer.
+        Receive<ConsumedViaQueue>(m => Record(m.Consumer, m.Ids));
         Receive<CheckLedger>(m =>
         {
             long missing = 0, expected = 0;

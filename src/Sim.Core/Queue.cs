@@ -612,7 +612,7 @@ public sealed class QueueActor : FencingActor
         _lateTaskDones += lost.Count;
         // In the ledger's mailbox before anyone can learn the items are done (a join's answer comes after this).
         if (recorded is { Count: > 0 })
-            m.Ledger!.Tell(new Consumed(m.Consumer, recorded), ActorRefs.NoSender);
+            m.Ledger!.Tell(new ConsumedViaQueue(m.Consumer, recorded), ActorRefs.NoSender);
         Sender.Tell(new QueueTaskDoneAck(_unfinished, lost));
         if (_unfinished == 0)
             CompleteJoins();

@@ -435,6 +435,44 @@ public sealed class QueueSpec : SimSpec
     }
 
     [Fact]
+    public async Task The_ledger_keeps_what_the_queue_recorded_for_a_consumer_even_after_hearing_it_left()
+    {
+        // The queue accepted the task_done before it heard of the leaving; the ledger may hear of it first (one publish,
+        // the queue's record comes later). Refused there, the item would be done and recorded by nobody.
+        var ledger = Sys.ActorOf(Ledger.Props());
+        await ledger.Ask<LedgerReport>(new CheckLedger([1]), TimeSpan.FromSeconds(5)); // started: it hears the event stream
+        Sys.EventStream.Publish(new ParticipantExited("consumer-1", -15));
+        Assert.Equal(0L, (await ledger.Ask<LedgerReport>(new CheckLedger([1]), TimeSpan.FromSeconds(5))).Consumed);
+        ledger.Tell(new ConsumedViaQueue("consumer-1", [Ledger.ItemId(1, 0)]), ActorRefs.NoSender);
+        var report = await ledger.Ask<LedgerReport>(new CheckLedger([1]), TimeSpan.FromSeconds(5));
+        Assert.Equal((1L, 0L), (report.Consumed, report.Missing));
+        // The consumer's own records, after it left, stay refused.
+        Assert.IsType<ParticipantFenced>(await ledger.Ask<object>(new Consumed("consumer-1", [Ledger.ItemId(1, 1)]), TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_task_done_accepted_just_before_the_consumer_left_is_recorded()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var ledger = Sys.ActorOf(Ledger.Props());
+            await ledger.Ask<LedgerReport>(new CheckLedger([1]), TimeSpan.FromSeconds(5)); // started: it hears the event stream
+            var name = $"leaving-{round}";
+            var producer = await Joinable("producer-1", name: name);
+            var consumer = await Joinable($"consumer-{round}", name: name);
+            await producer.PutManyAsync([QueueItem.Text("a")]);
+            Assert.Single(await consumer.GetManyAsync(1, TimeSpan.FromSeconds(5)));
+            var done = consumer.TaskDoneRecordingAsync(consumer.TakeUnfinished(1), [Ledger.ItemId(1, 0)], ledger);
+            // The queue has the task_done in its mailbox ahead of the exit; the ledger hears of the exit at once.
+            Sys.EventStream.Publish(new ParticipantExited($"consumer-{round}", -15));
+            await done;
+            await producer.JoinAsync(TimeSpan.FromSeconds(5));
+            var report = await ledger.Ask<LedgerReport>(new CheckLedger([1]), TimeSpan.FromSeconds(5));
+            Assert.True(report.Missing == 0, $"round {round}: the item done at the queue is missing from the ledger");
+        }
+    }
+
+    [Fact]
     public async Task A_slow_consumer_that_is_alive_keeps_its_items_past_the_lease()
     {
         await Leased("kept", TimeSpan.FromMilliseconds(200));
