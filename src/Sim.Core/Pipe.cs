@@ -322,8 +322,8 @@ internal sealed class PipeFlow(long window)
     private long _ackedCost;
     private string? _broken;
     private TaskCompletionSource? _credit;
+    // Not empty exactly while a flush is queued: the send that finds it empty queues one.
     private readonly List<PipeData> _outbox = new();
-    private bool _flushQueued;
     private IActorRef? _peer;
     private IActorRef? _endpoint;
 
@@ -382,9 +382,8 @@ internal sealed class PipeFlow(long window)
                 peer.Tell(data, endpoint);
                 return Outcome.Sent;
             }
+            schedule = _outbox.Count == 0;
             _outbox.Add(data);
-            schedule = !_flushQueued;
-            _flushQueued = true;
         }
         if (schedule)
             ThreadPool.UnsafeQueueUserWorkItem(static flow => flow.Flush(), this, preferLocal: true);
@@ -396,7 +395,6 @@ internal sealed class PipeFlow(long window)
     {
         lock (_gate)
         {
-            _flushQueued = false;
             if (_outbox.Count == 0)
                 return;
             var start = 0;

@@ -68,13 +68,9 @@ public sealed class ProdconsScenarioTests : IDisposable
             // The run's history goes into the message of a failure: this window was seen to lose an item once (in CI,
             // 2026-12-07), and the history is what tells which item and why.
             var history = Path.Combine(_folder, "history.jsonl");
-            var run = await SimCli.RunAsync(HardTimeout, "prodcons", "--producers", "2", "--consumers", "3", "--items", "60",
-                "--mode", "joinable", "--work-ms", "20", "--terminate", "consumer-1@0.3", "--terminate", "consumer-2@0.5", "--json", Json,
-                "--history", history);
-            var context = $"run {i + 1}: {run.Stdout}{run.Stderr}\nhistory:\n{(File.Exists(history) ? File.ReadAllText(history) : "(none)")}";
-            Assert.True(run.ExitCode == 0, context);
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Json));
-            var root = doc.RootElement;
+            var (run, root) = await SimCli.RunOkWithHistoryAsync(HardTimeout, Json, history, "prodcons", "--producers", "2", "--consumers", "3", "--items", "60",
+                "--mode", "joinable", "--work-ms", "20", "--terminate", "consumer-1@0.3", "--terminate", "consumer-2@0.5", "--json", Json);
+            var context = $"run {i + 1}: {SimCli.Failure(run, history)}";
             var counts = root.GetProperty("items");
             Assert.True(root.GetProperty("ok").GetBoolean(), context);
             Assert.Equal(60, counts.GetProperty("produced").GetInt64());

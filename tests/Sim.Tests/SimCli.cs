@@ -64,13 +64,25 @@ public sealed class SimCli : IDisposable
     /// Runs <c>sim ARGS</c> (which write JSON to <paramref name="jsonPath"/>), requires exit code 0, and returns
     /// the run's output with the JSON it wrote.
     /// </summary>
-    public static async Task<(CliResult Run, JsonElement Root)> RunOkAsync(TimeSpan hardTimeout, string jsonPath, params string[] args)
+    public static Task<(CliResult Run, JsonElement Root)> RunOkAsync(TimeSpan hardTimeout, string jsonPath, params string[] args) =>
+        RunOkWithHistoryAsync(hardTimeout, jsonPath, historyPath: null, args);
+
+    /// <summary>
+    /// As <see cref="RunOkAsync(TimeSpan, string, string[])"/>, with the run's history written to <paramref name="historyPath"/>
+    /// (when given) and put into the message of a failed exit: <see cref="Failure"/> gives the same text to later asserts.
+    /// </summary>
+    public static async Task<(CliResult Run, JsonElement Root)> RunOkWithHistoryAsync(TimeSpan hardTimeout, string jsonPath, string? historyPath,
+        params string[] args)
     {
-        var run = await RunAsync(hardTimeout, args);
-        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        var run = await RunAsync(hardTimeout, historyPath is null ? args : [.. args, "--history", historyPath]);
+        Assert.True(run.ExitCode == 0, Failure(run, historyPath));
         using var doc = JsonDocument.Parse(File.ReadAllText(jsonPath));
         return (run, doc.RootElement.Clone());
     }
+
+    /// <summary>What a run printed, and its history when it wrote one: the message of a failed assert about it.</summary>
+    public static string Failure(CliResult run, string? historyPath) =>
+        run.Stdout + run.Stderr + (historyPath is null ? "" : $"\nhistory:\n{(File.Exists(historyPath) ? File.ReadAllText(historyPath) : "(none)")}");
 
     public async Task<CliResult> WaitAsync(TimeSpan hardTimeout)
     {
