@@ -1,19 +1,23 @@
+using System.Runtime.CompilerServices;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 
 namespace Sim.Core;
 
 /// <summary>
-/// An executor that runs an actor's mailbox on the thread-pool thread that scheduled it, for actors that never block
-/// (Akka.Remote's own, hocon/akka.hocon). On the thread pool every hop of a remote send (endpoint manager, reliable
-/// delivery, writer) is a work item of its own, and on a node whose threads are parked each can cost a thread wake-up;
-/// inline, a send runs through to the socket's queue on the sender's thread.
+/// An executor that runs an actor's mailbox on the thread that scheduled it, for actors that never block (Akka.Remote's
+/// own, hocon/akka.hocon). On the thread pool every hop of a remote message is a work item of its own (on sending: the
+/// endpoint manager, reliable delivery, the writer; on arrival: the protocol state actor, the reader), and on a node
+/// whose threads are parked each can cost a thread wake-up. Inline, a send runs through to the socket's write queue on
+/// the sender's thread, and an arrival runs on DotNetty's I/O thread up to the target's mailbox.
 /// <para>
-/// Only thread-pool threads run mailboxes inline; any other thread (DotNetty's I/O threads above all) hands them to the
-/// thread pool as Akka's default executor does. That is not only to keep the I/O threads reading: DotNetty writes at once
-/// when called on its I/O thread but queues a write from any other thread, so a remote writer that ran on an I/O thread
-/// could overtake the writes queued before it. With every mailbox inline, `sim lock --processes 4 --acquires 2000` failed
-/// once in 18 runs: a locker's next acquire reached the lock manager before its own one-way release.
+/// On a thread outside the thread pool (DotNetty's I/O threads above all) only the arrival's two actors run inline,
+/// the protocol state actor and the reader, which write nothing while the writer may have writes queued; everything
+/// else goes to the thread pool as with Akka's default executor. DotNetty writes at once when called on its I/O thread
+/// but queues a write from any other thread, so a remote writer that ran on an I/O thread could overtake the writes
+/// queued before it: with every mailbox inline, `sim lock --processes 4 --acquires 2000` failed once in 18 runs, a
+/// locker's next acquire reaching the lock manager before its own one-way release.
 /// </para>
 /// <para>
 /// A mailbox that schedules itself again (more messages than its throughput) goes to the thread pool, and so does a
@@ -23,13 +27,20 @@ namespace Sim.Core;
 public sealed class InlineExecutorConfigurator(Config config, IDispatcherPrerequisites prerequisites)
     : ExecutorServiceConfigurator(config, prerequisites)
 {
-    public override ExecutorService Produce(string id) => new InlineExecutor(id);
+    /// <summary><c>inline-arrivals = off</c> in the dispatcher's section keeps arrivals off the I/O threads (to measure the difference).</summary>
+    public override ExecutorService Produce(string id) => new InlineExecutor(id, Config.GetBoolean("inline-arrivals", true));
 }
 
-public sealed class InlineExecutor(string id) : ExecutorService(id)
+public sealed class InlineExecutor(string id, bool inlineArrivals = true) : ExecutorService(id)
 {
     /// <summary>How many mailboxes may run nested on one thread (a remote send is three: manager, delivery, writer).</summary>
     public const int MaxDepth = 6;
+
+    /// <summary>The actors of an arrival, which may run on an I/O thread (Akka.Remote's internal types, by name).</summary>
+    private static readonly HashSet<string> ArrivalActors = ["Akka.Remote.Transport.ProtocolStateActor", "Akka.Remote.EndpointReader"];
+
+    /// <summary>Whether a mailbox's actor can be seen (an internal of Akka's; if a version renames it, arrivals go to the pool).</summary>
+    internal static readonly bool MailboxActorVisible = ProbeMailboxActor();
 
     [ThreadStatic] private static IRunnable?[]? _running;
     [ThreadStatic] private static int _depth;
@@ -38,7 +49,7 @@ public sealed class InlineExecutor(string id) : ExecutorService(id)
     {
         var running = _running ??= new IRunnable?[MaxDepth];
         var depth = _depth;
-        if (!Thread.CurrentThread.IsThreadPoolThread || depth >= MaxDepth || Array.IndexOf(running, run, 0, depth) >= 0)
+        if (depth >= MaxDepth || Array.IndexOf(running, run, 0, depth) >= 0 || !Thread.CurrentThread.IsThreadPoolThread && !(inlineArrivals && IsArrival(run)))
         {
             ThreadPool.UnsafeQueueUserWorkItem(static r => r.Run(), run, preferLocal: false);
             return;
@@ -53,6 +64,30 @@ public sealed class InlineExecutor(string id) : ExecutorService(id)
         {
             _depth = depth;
             running[depth] = null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="run"/> is the mailbox of an arrival's actor (see the class summary).</summary>
+    internal static bool IsArrival(IRunnable run) =>
+        MailboxActorVisible && run is Mailbox mailbox && MailboxActor(mailbox) is { } cell && ArrivalActors.Contains(cell.Props.Type.FullName ?? "");
+
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Actor")]
+    private static extern ActorCell? MailboxActor(Mailbox mailbox);
+
+    private static bool ProbeMailboxActor()
+    {
+        try
+        {
+            MailboxActor(null!);
+            return true;
+        }
+        catch (NullReferenceException)
+        {
+            return true; // found, and called on null
+        }
+        catch (MissingMemberException)
+        {
+            return false;
         }
     }
 

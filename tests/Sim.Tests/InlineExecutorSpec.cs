@@ -8,7 +8,8 @@ namespace Sim.Tests;
 
 /// <summary>
 /// The executor Akka.Remote's actors run on in every Sim node (hocon/akka.hocon): a mailbox runs on the thread-pool
-/// thread that scheduled it and never on another kind of thread (a DotNetty I/O thread writes out of order), a mailbox that has more than its throughput continues on the thread pool (it holds no caller's
+/// thread that scheduled it, and on another kind of thread only if it is an arrival's (a remote writer on a DotNetty I/O
+/// thread would write out of order), a mailbox that has more than its throughput continues on the thread pool (it holds no caller's
 /// thread), a chain of mailboxes deeper than its limit continues there too, and nothing is lost or reordered.
 /// </summary>
 public sealed class InlineExecutorSpec : IAsyncLifetime
@@ -32,6 +33,8 @@ public sealed class InlineExecutorSpec : IAsyncLifetime
 
     private sealed record WhereDidYouRun(TaskCompletionSource<int> Thread);
 
+    private sealed record WhatIsYourMailbox(TaskCompletionSource<Mailbox> Mailbox);
+
     private sealed record Relay(int Hops, TaskCompletionSource<(int Thread, int Hops)> Done);
 
     private sealed class Recorder : ReceiveActor
@@ -39,6 +42,7 @@ public sealed class InlineExecutorSpec : IAsyncLifetime
         public Recorder(List<int> seen, TaskCompletionSource finished, int expected)
         {
             Receive<WhereDidYouRun>(m => m.Thread.TrySetResult(Environment.CurrentManagedThreadId));
+            Receive<WhatIsYourMailbox>(m => m.Mailbox.TrySetResult(((ActorCell)Context).Mailbox!));
             Receive<int>(i =>
             {
                 seen.Add(i);
@@ -100,6 +104,17 @@ public sealed class InlineExecutorSpec : IAsyncLifetime
         var handledOn = await ran.Task.WaitAsync(TimeSpan.FromSeconds(10));
         thread.Join();
         Assert.NotEqual(sender, handledOn);
+    }
+
+    [Fact]
+    public async Task Only_the_arrivals_actors_may_run_on_an_io_thread_and_this_Akka_lets_them_be_told_apart()
+    {
+        // Akka keeps a mailbox's actor internal: if a version hid it, arrivals would quietly lose their inline run.
+        Assert.True(InlineExecutor.MailboxActorVisible);
+        var recorder = Inline(Props.Create(() => new Recorder(new List<int>(), new TaskCompletionSource(), int.MaxValue)));
+        var mailbox = new TaskCompletionSource<Mailbox>();
+        recorder.Tell(new WhatIsYourMailbox(mailbox));
+        Assert.False(InlineExecutor.IsArrival(await mailbox.Task.WaitAsync(TimeSpan.FromSeconds(10))));
     }
 
     [Fact]
