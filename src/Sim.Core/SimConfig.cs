@@ -23,6 +23,9 @@ public static class SimConfig
     /// </summary>
     public const string OverrideVariable = "SIM_AKKA_CONFIG";
 
+    /// <summary>The HOCON that <see cref="OverrideVariable"/> adds in this process, if any.</summary>
+    public static string? Override => Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } text ? text : null;
+
     /// <summary>
     /// Akka.Remote's throttling transport adapter under every connection (as Akka's multi-node test conductor uses it),
     /// so that the coordinator can cut one participant off and heal it. Only for runs with a partition fault: it adds a
@@ -41,10 +44,36 @@ public static class SimConfig
         var config = ConfigurationFactory.ParseString(overrides);
         if (serves)
             config = ConfigurationFactory.ParseString(HostileInputLogger.Config).WithFallback(config);
-        if (Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } fromEnvironment)
-            config = ConfigurationFactory.ParseString(fromEnvironment).WithFallback(config);
+        if (Override is { } fromEnvironment)
+        {
+            try
+            {
+                config = ConfigurationFactory.ParseString(fromEnvironment).WithFallback(config);
+            }
+            catch (Exception e)
+            {
+                throw new SimConfigException(fromEnvironment, e);
+            }
+        }
         if (!string.IsNullOrWhiteSpace(extra))
             config = ConfigurationFactory.ParseString(extra).WithFallback(config);
         return config.WithFallback(ConfigurationFactory.ParseString(SharedText.Value));
     }
+}
+
+/// <summary>
+/// <c>SIM_AKKA_CONFIG</c> holds a setting the actor system cannot start with (not HOCON, an unknown type, a bad value):
+/// one line naming the variable and Akka's innermost reason, for a usage error instead of a stack trace.
+/// </summary>
+public sealed class SimConfigException(string overrideText, Exception cause)
+    : Exception($"{SimConfig.OverrideVariable}='{OneLine(overrideText)}': {OneLine(Innermost(cause).Message)}", cause)
+{
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+            e = e.InnerException;
+        return e;
+    }
+
+    private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 }

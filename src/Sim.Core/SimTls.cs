@@ -61,7 +61,19 @@ public static class SimTls
         return ActorSystemSetup.Create(bootstrap, ssl);
     }
 
-    /// <summary>Creates a node's actor system, over TLS when <paramref name="certificate"/> is given.</summary>
-    public static ActorSystem Create(string name, Config config, X509Certificate2? certificate) =>
-        certificate is null ? ActorSystem.Create(name, config) : ActorSystem.Create(name, Setup(config, certificate));
+    /// <summary>
+    /// Creates a node's actor system, over TLS when <paramref name="certificate"/> is given. An actor system that does not
+    /// start while <c>SIM_AKKA_CONFIG</c> adds settings is taken for a bad setting there (<see cref="SimConfigException"/>).
+    /// </summary>
+    public static ActorSystem Create(string name, Config config, X509Certificate2? certificate = null)
+    {
+        try
+        {
+            return certificate is null ? ActorSystem.Create(name, config) : ActorSystem.Create(name, Setup(config, certificate));
+        }
+        catch (Exception e) when (SimConfig.Override is { } text)
+        {
+            throw new SimConfigException(text, e);
+        }
+    }
 }

@@ -92,7 +92,7 @@ public static class Cli
         {
             return lost;
         }
-        catch (Exception e) when (e is UsageException or ScenarioException or RoleLibraryException or CertificateException)
+        catch (Exception e) when (e is UsageException or ScenarioException or RoleLibraryException or CertificateException or SimConfigException)
         {
             Console.Error.WriteLine($"sim: {OneLine(e.Message)}");
             return UsageExitCode;

@@ -59,7 +59,7 @@ public sealed class WarmPoolHome(Address coordinator, TimeSpan? startOnFirstUse 
             : await WarmPool.ConnectAsync(path, cancellationToken).ConfigureAwait(false);
         // The pool's nodes are warm; so is the coordinator's side once one participant has been through it. Without
         // this, every node's first request waits on this process loading the code that answers it.
-        var guest = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));
+        var guest = SimTls.Create(SimConfig.SystemName, SimConfig.Node("127.0.0.1", 0));
         await Participant.WarmUpAsync(guest, coordinator, "launcher-warm-up").ConfigureAwait(false);
         await guest.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, CancellationToken.None).ConfigureAwait(false);
     }

@@ -100,8 +100,9 @@ public sealed class PoolServer
     {
         var (listener, owner) = WarmPool.Listen(_socketPath);
         using var ownsSocket = owner;
+        // Before detaching, so that a setting it cannot start with (SIM_AKKA_CONFIG) reaches `sim pool start`.
+        using var system = Sim.Core.SimTls.Create(Sim.Core.SimConfig.SystemName, Sim.Core.SimConfig.Node("127.0.0.1", 0));
         listening();
-        using var system = Akka.Actor.ActorSystem.Create(Sim.Core.SimConfig.SystemName, Sim.Core.SimConfig.Node("127.0.0.1", 0));
         _warmUp = Sim.Core.Coordinator.Start(system);
         // A signal (SIGTERM, SIGINT) stops the pool as `sim pool stop` does.
         using var onSignal = cancellationToken.Register(() => BeginStop());

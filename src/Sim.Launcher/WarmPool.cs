@@ -513,6 +513,14 @@ public sealed class WarmPool : IAsyncDisposable
             {
                 // Still starting (its answer is slow, not missing): ask again while the start may take.
             }
+            catch (IOException)
+            {
+                // It listens before its actor system starts: one that cannot start drops the connection and ends,
+                // and its own error (read above once it has ended) says why.
+                await server.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken)
+                    .ContinueWith(_ => { }, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
         server.Kill(entireProcessTree: true);

@@ -19,7 +19,7 @@ if (args.Length > 0 && args[0] == WarmStart.Flag)
             return 0;
         (warmSystem, args) = warm;
     }
-    catch (Exception e) when (e is FormatException or UriFormatException)
+    catch (Exception e) when (e is FormatException or UriFormatException or SimConfigException)
     {
         Console.Error.WriteLine($"Sim.Node: {e.Message}");
         return ExitCodes.Usage;
@@ -82,9 +82,17 @@ if (arguments.WatchStdin)
 ActorSystem system;
 if (warmSystem is null)
 {
-    var config = SimConfig.Node(arguments.Host, arguments.Port);
-    StartupTrace.Mark("config");
-    system = SimTls.Create(SimConfig.SystemName, config, certificate);
+    try
+    {
+        var config = SimConfig.Node(arguments.Host, arguments.Port);
+        StartupTrace.Mark("config");
+        system = SimTls.Create(SimConfig.SystemName, config, certificate);
+    }
+    catch (SimConfigException e)
+    {
+        Console.Error.WriteLine($"Sim.Node: {e.Message}");
+        return ExitCodes.Usage;
+    }
 }
 else
     system = warmSystem;

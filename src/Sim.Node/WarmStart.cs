@@ -18,7 +18,7 @@ public static class WarmStart
     /// <summary>The booted system and the assigned arguments; null when the pool closed stdin before any work came.</summary>
     public static (ActorSystem System, string[] Arguments)? Boot(string host, Address? warmUp)
     {
-        var system = ActorSystem.Create(SimConfig.SystemName, SimConfig.Node(host, 0));
+        var system = SimTls.Create(SimConfig.SystemName, SimConfig.Node(host, 0));
         // A node's first association and first asks cost most of a second of type loading and set-up: paid
         // here, before the node is idle, they cost its launcher nothing.
         if (warmUp is not null && Participant.WarmUpAsync(system, warmUp, $"warm-up-{Environment.ProcessId}").GetAwaiter().GetResult() is { } failed)

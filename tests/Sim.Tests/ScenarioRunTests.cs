@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Sim.Core.Scenarios;
+using Sim.Launcher;
 using Sim.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -171,6 +172,25 @@ public sealed class ScenarioRunTests(ITestOutputHelper output) : IDisposable
         var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("unknown key 'participants[0].colour'", line);
         Assert.DoesNotContain("started", run.Stdout);
+    }
+
+    [Theory]
+    [InlineData("akka.actor.provider = NoSuchProvider", "not a valid type name", "tickets", "--buyers", "2", "--tickets", "2")]
+    [InlineData("akka.loglevel = LOUD", "Unknown LogLevel", "lock", "--processes", "2", "--acquires", "5")]
+    [InlineData("akka.remote.default-remote-dispatcher.executor = \"No.Such, Executor\"", "No.Such, Executor", "pipe", "--messages", "10")]
+    [InlineData("akka.remote.dot-netty.tcp.port = abc", "'abc'", "pool", "start")]
+    public async Task A_setting_of_SIM_AKKA_CONFIG_the_actor_system_cannot_start_with_is_one_line_exit_2(string setting, string named, params string[] args)
+    {
+        var socket = Path.Combine(_folder, "pool.sock");
+        var run = await SimWithEnv.RunAsync(TimeSpan.FromMinutes(1),
+            new Dictionary<string, string> { ["SIM_AKKA_CONFIG"] = setting, ["SIM_POOL_SOCKET"] = socket }, args);
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("sim: SIM_AKKA_CONFIG=", line);
+        Assert.Contains(named, line);
+        Assert.DoesNotContain("started", run.Stdout);
+        Assert.DoesNotContain("   at ", run.Stderr + run.Stdout);
+        Assert.Null(await WarmPool.TryConnectAsync(socket)); // a pool server that cannot start does not linger
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
