@@ -270,6 +270,8 @@ public sealed class PoolServer
         };
         foreach (var argument in _node.PrefixArguments)
             info.ArgumentList.Add(argument);
+        foreach (var (variable, value) in NodeBinary.RuntimeEnvironment)
+            info.Environment[variable] = value;
         info.ArgumentList.Add("--pool");
         info.ArgumentList.Add("--warm-up");
         info.ArgumentList.Add(_warmUp.Address.ToString());

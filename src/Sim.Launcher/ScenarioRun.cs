@@ -119,14 +119,15 @@ public sealed class ScenarioRun : IAsyncDisposable
         var process = _node.Create(name, role, arguments);
         if (SteadyState)
         {
-            // The participants' runtime settings (src/Sim.Node/NodeRuntime.props) keep tiered compilation off and
-            // thread-pool spinning low: a short run is fastest on the precompiled code, and an idle node cheapest
+            // The participants' runtime settings (src/Sim.Node/NodeRuntime.props, NodeBinary.RuntimeEnvironment) never
+            // recompile and keep thread-pool spinning low: a short run is fastest on the precompiled code, and an idle node cheapest
             // without spinning. A run that warms up has no idle node; it wants what the JIT makes of the hot path, with
             // dynamic PGO, and .NET's spinning, which keeps a busy hop's wake-ups short (README, Performance: 5
             // alternating pairs, warm pipe round trip 230 -> 142 us, acquire 172 -> 153 us, 4 lockers 3344 -> 4008
             // handoffs/s). .NET's settings from the environment override the node's runtimeconfig; DWORD values are
             // hexadecimal.
             process.SetEnvironment("DOTNET_TieredCompilation", "1");
+            process.SetEnvironment("DOTNET_TC_CallCounting", "1");
             process.SetEnvironment("DOTNET_TieredPGO", "1");
             process.SetEnvironment("DOTNET_TC_CallCountThreshold", "C8"); // 200 calls
             process.SetEnvironment("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "46"); // 70, .NET's default

@@ -193,5 +193,27 @@ public sealed class ScenarioRunTests(ITestOutputHelper output) : IDisposable
         Assert.Null(await WarmPool.TryConnectAsync(socket)); // a pool server that cannot start does not linger
     }
 
+    [Theory]
+    [InlineData("0", "C", "tickets", "--buyers", "2", "--tickets", "1", "--delay-ms", "4000")]
+    [InlineData("1", "PGO", "lock", "--processes", "2", "--acquires", "10", "--hold-ms", "400", "--warmup", "10")]
+    public async Task Participants_get_the_runtime_settings_of_their_kind_of_run(string callCounting, string kind, params string[] args)
+    {
+        using var cli = SimCli.Start(args);
+        await cli.WaitForOutputAsync("all 2 ready", TimeSpan.FromSeconds(90));
+        var nodes = ProcFs.ChildrenOf(cli.Pid);
+        Assert.Equal(2, nodes.Count);
+        foreach (var pid in nodes)
+        {
+            var environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+            Assert.Contains("DOTNET_TieredCompilation=1", environment);
+            Assert.Contains($"DOTNET_TC_CallCounting={callCounting}", environment);
+            // Runs that warm up tier up with dynamic PGO and .NET's spinning; the others never recompile.
+            Assert.Equal(kind == "PGO", environment.Contains("DOTNET_TieredPGO=1"));
+            Assert.Equal(kind == "PGO", environment.Contains("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=46"));
+        }
+        var run = await cli.WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
