@@ -40,9 +40,10 @@ public sealed record NodeBinary(string FileName, IReadOnlyList<string> PrefixArg
     /// compilation off): tiered compilation on without call counting. The precompiled code runs as with it off; a method
     /// without precompiled code gets the quick JIT's code instead of a fully optimised compile, and nothing is ever
     /// compiled again, so an idle node does not promote what its timers call. These settings have no runtimeconfig name.
-    /// Measured against tiered compilation off, alternating rounds (README, Performance): 4 cold lockers 1185 -> 1470
-    /// handoffs/s, 4x250 locked increments 2.03 -> 1.89 s, tickets-100 cold 18.5 -> 16.9 s, private memory 20.9 -> 19.3 MB
-    /// per node, idle 0.3% either way. A run that warms up turns call counting back on (ScenarioRun.SteadyState).
+    /// Measured against tiered compilation off, alternating rounds (README, Performance): tickets-100 cold 18.5 -> 16.9 s,
+    /// 4x250 locked increments 2.03 -> 1.89 s, private memory 20.9 -> 19.3 MB per node, idle 0.3% either way, 4 cold
+    /// lockers better in one sitting and within the noise in another. A run that warms up turns call counting back on
+    /// (ScenarioRun.SteadyState).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> RuntimeEnvironment = new Dictionary<string, string>
     {
