@@ -31,7 +31,7 @@ public static class ThreadPoolSpin
         AppContext.SetData(Setting, Crowded.ToString(CultureInfo.InvariantCulture));
     }
 
-    private static bool WarmsUp(IReadOnlyList<string> args)
+    internal static bool WarmsUp(IReadOnlyList<string> args)
     {
         for (var i = 0; i < args.Count; i++)
         {
