@@ -62,11 +62,12 @@ public static class SimConfig
 }
 
 /// <summary>
-/// <c>SIM_AKKA_CONFIG</c> holds a setting the actor system cannot start with (not HOCON, an unknown type, a bad value):
-/// one line naming the variable and Akka's innermost reason, for a usage error instead of a stack trace.
+/// The actor system did not start while <c>SIM_AKKA_CONFIG</c> adds settings (most likely one it cannot start with: not
+/// HOCON, an unknown type, a bad value): one line naming the variable and Akka's innermost reason, for a usage error
+/// instead of a stack trace.
 /// </summary>
 public sealed class SimConfigException(string overrideText, Exception cause)
-    : Exception($"{SimConfig.OverrideVariable}='{OneLine(overrideText)}': {OneLine(Innermost(cause).Message)}", cause)
+    : Exception($"the actor system did not start with {SimConfig.OverrideVariable}='{OneLine(overrideText)}': {OneLine(Innermost(cause).Message)}", cause)
 {
     private static Exception Innermost(Exception e)
     {

@@ -120,12 +120,12 @@ public sealed class ScenarioRun : IAsyncDisposable
         if (SteadyState)
         {
             // The participants' runtime settings (src/Sim.Node/NodeRuntime.props, NodeBinary.RuntimeEnvironment) never
-            // recompile and keep thread-pool spinning low: a short run is fastest on the precompiled code, and an idle node cheapest
-            // without spinning. A run that warms up has no idle node; it wants what the JIT makes of the hot path, with
-            // dynamic PGO, and .NET's spinning, which keeps a busy hop's wake-ups short (README, Performance: 5
-            // alternating pairs, warm pipe round trip 230 -> 142 us, acquire 172 -> 153 us, 4 lockers 3344 -> 4008
-            // handoffs/s). .NET's settings from the environment override the node's runtimeconfig; DWORD values are
-            // hexadecimal.
+            // recompile and keep thread-pool spinning low: a short run is fastest on the precompiled code, and an idle
+            // node cheapest without spinning. A run that warms up has no idle node; it wants what the JIT makes of the
+            // hot path, with dynamic PGO, and .NET's spinning, which keeps a busy hop's wake-ups short (README,
+            // Performance: 5 alternating pairs, warm pipe round trip 230 -> 142 us, acquire 172 -> 153 us, 4 lockers
+            // 3344 -> 4008 handoffs/s). .NET's settings from the environment override the node's runtimeconfig; DWORD
+            // values are hexadecimal.
             process.SetEnvironment("DOTNET_TieredCompilation", "1");
             process.SetEnvironment("DOTNET_TC_CallCounting", "1");
             process.SetEnvironment("DOTNET_TieredPGO", "1");
@@ -158,7 +158,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>
     /// Participants started from now on tier up (tiered compilation on, promotion after 200 calls, dynamic PGO) and
     /// spin as .NET does by default: for runs that warm up before they measure (<c>--warmup</c>), at the price of
-    /// compiling the hot path a second time while the run goes on and of CPU spent spinning in a node that waits. Nodes of the warm pool and of a cluster's agents keep the settings they booted with.
+    /// compiling the hot path a second time while the run goes on and of CPU spent spinning in a node that waits. Nodes
+    /// of the warm pool and of a cluster's agents keep the settings they booted with.
     /// </summary>
     public static bool SteadyState { get; set; }
 

@@ -186,7 +186,7 @@ public sealed class ScenarioRunTests(ITestOutputHelper output) : IDisposable
             new Dictionary<string, string> { ["SIM_AKKA_CONFIG"] = setting, ["SIM_POOL_SOCKET"] = socket }, args);
         Assert.Equal(2, run.ExitCode);
         var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("sim: SIM_AKKA_CONFIG=", line);
+        Assert.StartsWith("sim: the actor system did not start with SIM_AKKA_CONFIG=", line);
         Assert.Contains(named, line);
         Assert.DoesNotContain("started", run.Stdout);
         Assert.DoesNotContain("   at ", run.Stderr + run.Stdout);
