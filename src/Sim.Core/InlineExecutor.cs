@@ -36,8 +36,12 @@ public sealed class InlineExecutor(string id, bool inlineArrivals = true) : Exec
     /// <summary>How many mailboxes may run nested on one thread (a remote send is three: manager, delivery, writer).</summary>
     public const int MaxDepth = 6;
 
-    /// <summary>The actors of an arrival, which may run on an I/O thread (Akka.Remote's internal types, by name).</summary>
-    private static readonly HashSet<string> ArrivalActors = ["Akka.Remote.Transport.ProtocolStateActor", "Akka.Remote.EndpointReader"];
+    /// <summary>
+    /// The actors of an arrival, which may run on an I/O thread: Akka.Remote's internal types, resolved by name once (null
+    /// if a version renames one: its arrivals then go to the pool), so that telling them apart is a reference compare.
+    /// </summary>
+    private static readonly Type? ProtocolStateActor = Type.GetType("Akka.Remote.Transport.ProtocolStateActor, Akka.Remote");
+    private static readonly Type? EndpointReader = Type.GetType("Akka.Remote.EndpointReader, Akka.Remote");
 
     /// <summary>Whether a mailbox's actor can be seen (an internal of Akka's; if a version renames it, arrivals go to the pool).</summary>
     internal static readonly bool MailboxActorVisible = ProbeMailboxActor();
@@ -69,7 +73,8 @@ public sealed class InlineExecutor(string id, bool inlineArrivals = true) : Exec
 
     /// <summary>Whether <paramref name="run"/> is the mailbox of an arrival's actor (see the class summary).</summary>
     internal static bool IsArrival(IRunnable run) =>
-        MailboxActorVisible && run is Mailbox mailbox && MailboxActor(mailbox) is { } cell && ArrivalActors.Contains(cell.Props.Type.FullName ?? "");
+        MailboxActorVisible && run is Mailbox mailbox && MailboxActor(mailbox) is { Props.Type: var type } && type is not null
+        && (type == ProtocolStateActor || type == EndpointReader);
 
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Actor")]
     private static extern ActorCell? MailboxActor(Mailbox mailbox);
