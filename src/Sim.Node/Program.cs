@@ -128,6 +128,8 @@ try
         try
         {
             var exitCode = await role.RunAsync(participant, stop.Token);
+            StartupTrace.Mark("done");
+            StartupTrace.Write(arguments.Name);
             if (lifecycle.Terminating)
                 await Task.Delay(Timeout.Infinite); // SIGTERM came meanwhile: the goodbye and the signal decide the end
             // Every message a role sends the coordinator is asked and answered before the role returns, and the

@@ -8,7 +8,9 @@ namespace Sim.Node;
 /// <summary>
 /// Where a participant's start-up goes, phase by phase (issue 17): with <c>SIM_NODE_PHASES=FILE</c> set, each node
 /// appends one line to FILE when it has reached the coordinator: for each phase its end (ms since exec), the CPU the
-/// process used by then, and the methods the JIT compiled by then (count and ms). Off by default, and then free.
+/// process used by then, and the methods the JIT compiled by then (count and ms). A second line, with the phase
+/// <c>done</c> added, follows when its role has returned: what the work itself cost the node. Off by default, and then
+/// free.
 /// </summary>
 public static class StartupTrace
 {
