@@ -18,6 +18,7 @@ if (args.Length > 0 && args[0] == WarmStart.Flag)
         if (WarmStart.Boot("127.0.0.1", warmUp) is not { } warm)
             return 0;
         (warmSystem, args) = warm;
+        StartupTrace.Mark("assigned"); // a pooled node's phases after this one are its run's, not its boot's
     }
     catch (Exception e) when (e is FormatException or UriFormatException or SimConfigException)
     {
