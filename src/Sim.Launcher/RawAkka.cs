@@ -385,7 +385,7 @@ public static class RawAkka
     {
         var info = SelfProcess.StartInfo([MeasureCommand, string.Join(",", patterns.Distinct()), warmUpRoundTrips.ToString(), samples.ToString()]);
         info.Environment["DOTNET_TieredPGO"] = "1";
-        info.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "46"; // 70 (hex), .NET's default, whatever the caller's
+        info.Environment[ThreadPoolSpin.EnvironmentVariable] = ThreadPoolSpin.DotnetDefault; // whatever the caller's
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         using var child = Process.Start(info)!;

@@ -130,7 +130,7 @@ public sealed class ScenarioRun : IAsyncDisposable
             process.SetEnvironment("DOTNET_TC_CallCounting", "1");
             process.SetEnvironment("DOTNET_TieredPGO", "1");
             process.SetEnvironment("DOTNET_TC_CallCountThreshold", "C8"); // 200 calls
-            process.SetEnvironment("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "46"); // 70, .NET's default
+            process.SetEnvironment(ThreadPoolSpin.EnvironmentVariable, ThreadPoolSpin.DotnetDefault);
         }
         if (Partitionable)
             process.SetEnvironment(SimConfig.OverrideVariable,

@@ -18,6 +18,12 @@ public static class ThreadPoolSpin
     public const string Setting = "System.Threading.ThreadPool.UnfairSemaphoreSpinLimit";
     public const int Crowded = 20;
 
+    /// <summary>The same setting for a child process: from its environment it wins over its runtimeconfig.</summary>
+    public const string EnvironmentVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
+    /// <summary>.NET's default spin limit, 70, as <see cref="EnvironmentVariable"/> takes it (hexadecimal).</summary>
+    public const string DotnetDefault = "46";
+
     /// <summary>
     /// Sets the spin limit for the command in <paramref name="args"/>; call before anything uses the thread pool (building
     /// the command line already does), hence from the raw arguments: only <c>sim lock</c> and <c>sim pipe</c> have
