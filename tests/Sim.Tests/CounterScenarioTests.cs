@@ -30,6 +30,28 @@ public sealed class CounterScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_participant_reports_its_cpu_at_ready_and_an_even_sample_of_ten_their_memory_shares()
+    {
+        // 12 participants: more than the sample, so the 2 left out show that it is a sample (the page-table walk behind
+        // the memory figures would otherwise hold the release back ~5 ms per participant).
+        var (_, root) = await SimCli.RunOkAsync(HardTimeout, Json, "counter", "--processes", "12", "--increments", "1", "--atomic", "--json", Json);
+        var processes = root.GetProperty("processes").EnumerateArray().ToList();
+        Assert.Equal(12, processes.Count);
+        Assert.All(processes, p => Assert.True(p.GetProperty("cpu_s_at_ready").GetDouble() > 0, $"{p}"));
+        var sampled = processes.Where(p => p.GetProperty("pss_mb").ValueKind == JsonValueKind.Number).ToList();
+        Assert.Equal(10, sampled.Count);
+        Assert.All(sampled, p => Assert.True(p.GetProperty("pss_mb").GetDouble() > 1 && p.GetProperty("private_mb").GetDouble() > 1, $"{p}"));
+    }
+
+    [Fact]
+    public void The_memory_sample_spreads_over_the_processes_and_takes_all_of_a_few()
+    {
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i * 10), Sim.Launcher.ScenarioRun.MemorySample(Enumerable.Range(0, 100).ToList()));
+        Assert.Equal(Enumerable.Range(0, 7), Sim.Launcher.ScenarioRun.MemorySample(Enumerable.Range(0, 7).ToList()));
+        Assert.Equal(10, Sim.Launcher.ScenarioRun.MemorySample(Enumerable.Range(0, 11).ToList()).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Without_the_lock_updates_are_lost_and_counted()
     {
         // Every process reads before any writes back (300 ms apart): this cannot come out exact by luck.
