@@ -394,20 +394,6 @@ public static class IdleCpu
     }
 
     /// <summary>utime + stime of a process, in ticks of <see cref="TicksPerSecond"/>.</summary>
-    private static long CpuTicks(int pid)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (IOException e)
-        {
-            throw new RunFailedException($"cannot read the CPU time of pid {pid}: {e.Message}");
-        }
-        // The command name may hold spaces and parentheses: the fields start after the last ')', at field 3
-        // (state); utime and stime are fields 14 and 15.
-        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
+    private static long CpuTicks(int pid) =>
+        ProcStat.Read(pid)?.CpuTicks ?? throw new RunFailedException($"cannot read the CPU time of pid {pid}");
 }

@@ -28,8 +28,8 @@ public sealed record ProcessCensus(IReadOnlyList<int> Zombies, IReadOnlyList<int
 }
 
 /// <summary>The fields of /proc/PID/stat that Sim uses; the start time (clock ticks since boot) tells a process from a
-/// later one that got the same pid.</summary>
-public sealed record ProcStat(char State, int Parent, int ProcessGroup, long StartTime)
+/// later one that got the same pid; the CPU time is utime + stime, all its threads, in clock ticks (USER_HZ, 100 a second).</summary>
+public sealed record ProcStat(char State, int Parent, int ProcessGroup, long StartTime, long CpuTicks)
 {
     public static ProcStat? Read(int pid)
     {
@@ -38,7 +38,9 @@ public sealed record ProcStat(char State, int Parent, int ProcessGroup, long Sta
             var text = File.ReadAllText($"/proc/{pid}/stat");
             // The command name may hold spaces and parentheses: the fields start after the last ')'.
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return new ProcStat(fields[0][0], int.Parse(fields[1]), int.Parse(fields[2]), long.Parse(fields[19]));
+            // Fields 3 (state), 4, 5, 14 and 15 (utime, stime), 22 (start time) of proc(5).
+            return new ProcStat(fields[0][0], int.Parse(fields[1]), int.Parse(fields[2]), long.Parse(fields[19]),
+                long.Parse(fields[11]) + long.Parse(fields[12]));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

@@ -160,19 +160,8 @@ public sealed class SimProcess : IDisposable
     /// <summary>Reads the CPU time the process has used so far into <see cref="CpuSecondsAtReady"/> (a cheap read, at ready).</summary>
     public void SampleCpuAtReady()
     {
-        if (!IsAlive || Remote || Pid is not { } pid)
-            return;
-        try
-        {
-            // utime + stime (fields 14 and 15 of /proc/PID/stat, after the command name), in USER_HZ (100 a second).
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            CpuSecondsAtReady = (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            // Gone in between.
-        }
+        if (IsAlive && !Remote && Pid is { } pid && ProcStat.Read(pid) is { } stat)
+            CpuSecondsAtReady = stat.CpuTicks / 100.0;
     }
 
     /// <summary>CPU time (user + system) the process had used when everyone was ready, in seconds: what its start cost.</summary>
